@@ -43,3 +43,12 @@ export const MAX_ONNX_METADATA_BYTES = 512 * 2 ** 20;
 
 /** Shards of one sharded checkpoint: the largest public models use a few hundred; each is a file handle or HTTP probe. */
 export const MAX_SHARD_COUNT = 10_000;
+
+/**
+ * GGUF header (metadata + tensor table) bytes held while parsing: the largest real headers
+ * (256k-token vocab plus merges) are ~30 MB; the per-item limits alone would allow far more.
+ */
+export const MAX_GGUF_HEADER_BYTES = 256 * 2 ** 20;
+
+/** GGUF arrays may nest; real files nest at most once, and a deep chain would overflow the stack. */
+export const MAX_GGUF_ARRAY_DEPTH = 16;

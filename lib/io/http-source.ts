@@ -29,7 +29,12 @@ export async function openHttpSource(url: string, fetchFn: FetchFn = fetch, sign
     throw new FormatError('missing-file', `${url}: request failed (${(e as Error).message})`);
   }
   if (res.status === 404) throw new FormatError('missing-file', `${url}: not found (HTTP 404)`);
-  if (!res.ok) throw new FormatError('missing-file', `${url}: HTTP ${res.status}`);
+  if (!res.ok) {
+    await res.body?.cancel();
+    // Not 'missing-file': a sibling lookup must not report a gated (401/403) or failing server as a missing shard.
+    const why = res.status === 401 || res.status === 403 ? ' (access denied: a gated or private file? download it and open it locally)' : '';
+    throw new UnsupportedError('http-status', `${url}: HTTP ${res.status}${why}`);
+  }
   let size: number;
   if (res.status === 206) {
     const cr = res.headers.get('content-range') ?? '';
@@ -59,7 +64,11 @@ export async function openHttpSource(url: string, fetchFn: FetchFn = fetch, sign
         if (sig?.aborted) throw new CancelledError();
         throw new FormatError('truncated', `${name}: range request failed (${(e as Error).message})`);
       }
-      if (r.status !== 206) throw new UnsupportedError('no-range', `${name}: expected HTTP 206 for a range, got ${r.status}`);
+      if (r.status !== 206) {
+        // Cancel the body: a server that ignores Range would otherwise stream the whole file.
+        await r.body?.cancel();
+        throw new UnsupportedError('no-range', `${name}: expected HTTP 206 for a range, got ${r.status}`);
+      }
       const buf = new Uint8Array(await r.arrayBuffer());
       if (buf.byteLength !== length) {
         throw new FormatError('truncated', `${name}: asked for ${length} bytes at ${offset}, server sent ${buf.byteLength}`);
