@@ -1,0 +1,5 @@
+import { LandingView } from '@/components/panels/LandingView';
+
+export default function Home() {
+  return <LandingView />;
+}

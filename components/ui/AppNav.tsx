@@ -1,0 +1,40 @@
+'use client';
+import Link from 'next/link';
+import { usePathname } from 'next/navigation';
+import { ForceCpuToggle } from './ForceCpuToggle';
+
+const ROUTES = [
+  { href: '/', label: 'Models' },
+  { href: '/spectra', label: 'Spectra' },
+  { href: '/quantize', label: 'Quantize' },
+  { href: '/prune', label: 'Prune' },
+  { href: '/merge', label: 'Merge' },
+  { href: '/report', label: 'Report' },
+];
+
+export function AppNav() {
+  const path = usePathname();
+  return (
+    <header className="app-header">
+      <Link href="/" className="brand">
+        <span className="brand-mark" aria-hidden>
+          ◧
+        </span>
+        WeightLens
+      </Link>
+      <nav className="app-nav" aria-label="Views">
+        {ROUTES.map((r) => (
+          <Link key={r.href} href={r.href} className={path === r.href ? 'active' : undefined}>
+            {r.label}
+          </Link>
+        ))}
+      </nav>
+      <div className="header-right">
+        <span className="local-note" title="Files are read in your browser; nothing is uploaded.">
+          Local only
+        </span>
+        <ForceCpuToggle />
+      </div>
+    </header>
+  );
+}

@@ -1,0 +1,131 @@
+import { CancelledError, toErrorInfo, UnsupportedError, NotFoundError } from '../base/errors';
+import { openModel } from '../formats/registry';
+import type { TensorSource } from '../formats/types';
+import { getGpuDevice } from '../gpu/device';
+import { tensorStats, type FirstPassStats } from '../math/tensor-stats';
+import type { Backend, Job, JobOf, JobResultMap, ModelRef, WorkerIn, WorkerOut } from './job-types';
+import { openSpec } from './open-spec';
+
+/**
+ * The worker side of the job protocol (workers/compute.worker.ts only wires it to postMessage).
+ * Each worker keeps the models it has opened, by model id, so a tensor read after the first job
+ * costs only that tensor's bytes. Runs unchanged in Node, which is how it is unit tested.
+ */
+
+export type Post = (msg: WorkerOut, transfer?: Transferable[]) => void;
+
+interface JobContext {
+  signal: AbortSignal;
+  progress(done: number, total: number, label?: string): void;
+  partial(data: unknown): void;
+}
+
+interface Outcome<K extends keyof JobResultMap> {
+  data: JobResultMap[K];
+  backend: Backend;
+  transfer?: Transferable[];
+}
+
+export function createJobRunner(post: Post) {
+  const models = new Map<string, Promise<TensorSource>>();
+  const running = new Map<number, AbortController>();
+
+  function getModel(ref: ModelRef, signal: AbortSignal): Promise<TensorSource> {
+    let p = models.get(ref.modelId);
+    if (!p) {
+      p = openSpec(ref.spec, signal).then((input) => openModel(input, signal));
+      models.set(ref.modelId, p);
+      // A failed or cancelled open must not poison the cache for the next attempt.
+      p.catch(() => {
+        if (models.get(ref.modelId) === p) models.delete(ref.modelId);
+      });
+    }
+    return p;
+  }
+
+  async function openModelJob(job: JobOf<'open-model'>, ctx: JobContext): Promise<Outcome<'open-model'>> {
+    ctx.progress(0, 1, 'reading header');
+    const src = await getModel(job.model, ctx.signal);
+    ctx.progress(1, 1);
+    return {
+      backend: 'cpu',
+      data: {
+        modelId: job.model.modelId,
+        name: src.name,
+        format: src.format,
+        tensors: src.tensors,
+        metadata: src.metadata,
+        totalBytes: src.totalBytes,
+      },
+    };
+  }
+
+  async function tensorStatsJob(job: JobOf<'tensor-stats'>, ctx: JobContext): Promise<Outcome<'tensor-stats'>> {
+    const src = await getModel(job.model, ctx.signal);
+    const info = src.tensors.find((t) => t.name === job.tensor);
+    if (!info) throw new NotFoundError('tensor', `${src.name}: no tensor named "${job.tensor}"`);
+    if (!info.decodable) throw new UnsupportedError('dtype', `${src.name}: tensor "${info.name}" (${info.dtype}) is listed but not decodable${info.note ? `: ${info.note}` : ''}`);
+    ctx.progress(0, 1, 'reading tensor');
+    const values = await src.read(info.name, ctx.signal);
+    const onProgress = (done: number, total: number, label: string) => ctx.progress(done, total, label);
+    const onFirstPass = (first: FirstPassStats) => ctx.partial({ tensor: info.name, ...first });
+    let backend: Backend = 'cpu';
+    let adapter: string | undefined;
+    let stats;
+    const gpu = job.forceCpu ? null : await getGpuDevice();
+    if (gpu) {
+      const { tensorStatsGpu } = await import('../gpu/tensor-stats-gpu');
+      stats = await tensorStatsGpu(gpu.device, values, job.bins, { signal: ctx.signal, onProgress, onFirstPass });
+      backend = 'webgpu';
+      adapter = gpu.description;
+    } else {
+      stats = await tensorStats(values, job.bins, { signal: ctx.signal, onProgress, onFirstPass });
+    }
+    return {
+      backend,
+      data: { ...stats, tensor: info.name, shape: info.shape, dtype: info.dtype, adapter },
+      transfer: [stats.histogram.buffer as ArrayBuffer],
+    };
+  }
+
+  async function closeModelJob(job: JobOf<'close-model'>): Promise<Outcome<'close-model'>> {
+    return { backend: 'cpu', data: { closed: models.delete(job.modelId) } };
+  }
+
+  function run(job: Job, ctx: JobContext): Promise<Outcome<keyof JobResultMap>> {
+    switch (job.kind) {
+      case 'open-model':
+        return openModelJob(job, ctx);
+      case 'tensor-stats':
+        return tensorStatsJob(job, ctx);
+      case 'close-model':
+        return closeModelJob(job);
+    }
+  }
+
+  async function handle(msg: WorkerIn): Promise<void> {
+    if (msg.type === 'cancel') {
+      running.get(msg.id)?.abort();
+      return;
+    }
+    const { id, job } = msg;
+    const ctrl = new AbortController();
+    running.set(id, ctrl);
+    const ctx: JobContext = {
+      signal: ctrl.signal,
+      progress: (done, total, label) => post({ type: 'progress', id, done, total, label }),
+      partial: (data) => post({ type: 'partial', id, data }),
+    };
+    try {
+      const out = await run(job, ctx);
+      if (ctrl.signal.aborted) throw new CancelledError();
+      post({ type: 'result', id, data: out.data, backend: out.backend }, out.transfer);
+    } catch (e) {
+      post({ type: 'error', id, error: toErrorInfo(e) });
+    } finally {
+      running.delete(id);
+    }
+  }
+
+  return { handle, openModels: () => [...models.keys()] };
+}

@@ -1,0 +1,3 @@
+export { hasWebGPU } from './has-webgpu';
+export { isWorker } from './is-worker';
+export { isNode } from './is-node';
