@@ -1,0 +1,163 @@
+import { throwIfAborted } from '../../base/errors';
+import { eigvalsh } from '../../math/eigvalsh';
+import { gramOfRows } from '../../math/gram';
+import { fitPowerLaw, type XminMode } from '../../math/powerlaw-fit';
+import type { Layer } from '../../model/layer';
+import { convAxes } from '../../model/weight-layout';
+
+/**
+ * FARMS (fixed-aspect-ratio matrix subsampling), after the authors' published
+ * `fixed_number_of_sampling_ops`: the weight as PyTorch holds it — [out, in] for linear layers,
+ * [out, in·kh·kw] for conv kernels, scaled by √conv_norm — is cut into windows of nr rows ×
+ * nc = ⌊nr·Q_ratio⌋ columns on a grid of at most `opsPerDim` positions per side
+ * (step = max(1, ⌊(rows − nr)/(ops − 1)⌋), start = min(i·step, rows − nr)); the eigenvalues of all
+ * windows are pooled and α is fitted with xmin_mid (xmin = the ⌊N/2⌋-th pooled eigenvalue).
+ * Departure: when the matrix is smaller than a window, the window is clamped to the matrix
+ * (the published code's negative Python slice start would drop rows instead).
+ */
+
+export interface FarmsOptions {
+  /** Window rows (published default 100; LLM-pruning runs used 2000). */
+  nr?: number;
+  /** Window columns / rows (published default 2; LLM runs used 1). */
+  qRatio?: number;
+  /** Window positions per dimension (published default 10). */
+  opsPerDim?: number;
+  /** Fit on the pooled ESD (published default xmin_mid; LLM runs used xmin_peak). */
+  fit?: XminMode;
+  /** Conv kernels are multiplied by √convNorm (published default 0.5). */
+  convNorm?: number;
+  /** Drop eigenvalues ≤ evalsThresh before fitting (published default off; exact zeros are always dropped). */
+  filterZeros?: boolean;
+  evalsThresh?: number;
+  signal?: AbortSignal;
+}
+
+export interface FarmsResult {
+  alpha: number;
+  D: number;
+  xmin: number;
+  /** Largest pooled eigenvalue, and α·log10 of it (TempBalance's alphahat). */
+  spectral_norm: number;
+  alpha_weighted: number;
+  /** Window actually used (after clamping) and how many windows were pooled. */
+  nr: number;
+  nc: number;
+  windows: number;
+  /** Pooled eigenvalues, ascending. */
+  evals: Float64Array;
+}
+
+/** The layer's weight as an [out, in·kh·kw] row-major matrix (PyTorch's `weight.view(out, -1)`). */
+export function farmsMatrix(layer: Layer, data: Float32Array): { data: Float64Array; rows: number; cols: number } {
+  const s = layer.slices;
+  const ax = convAxes(layer.tensor.shape, s.layout);
+  const { out, in: inC, kh, kw } = ax;
+  const rows = out;
+  const cols = inC * kh * kw;
+  const m = new Float64Array(rows * cols);
+  if (s.layout === 'unknown' || s.layout === 'oi' || s.layout === 'oihw' || s.layout === 'oik') {
+    for (let i = 0; i < rows * cols; i++) m[i] = data[i]!;
+    return { data: m, rows, cols };
+  }
+  for (let o = 0; o < out; o++) {
+    for (let c = 0; c < inC; c++) {
+      for (let i = 0; i < kh; i++) {
+        for (let j = 0; j < kw; j++) {
+          let src: number;
+          switch (s.layout) {
+            case 'io':
+              src = c * out + o;
+              break;
+            case 'iohw':
+              src = ((c * out + o) * kh + i) * kw + j;
+              break;
+            case 'hwio':
+              src = ((i * kw + j) * inC + c) * out + o;
+              break;
+            default: // 'kio'
+              src = (i * inC + c) * out + o;
+          }
+          m[o * cols + (c * kh + i) * kw + j] = data[src]!;
+        }
+      }
+    }
+  }
+  return { data: m, rows, cols };
+}
+
+function windowStarts(size: number, win: number, ops: number): number[] {
+  if (ops <= 1 || size === win) return [0];
+  const step = Math.max(1, Math.floor((size - win) / (ops - 1)));
+  const count = Math.min(ops, Math.max(1, Math.floor((size - win) / step) + 1));
+  const starts: number[] = [];
+  for (let i = 0; i < count; i++) starts.push(Math.min(i * step, size - win));
+  return starts;
+}
+
+/** Pooled eigenvalues of all FARMS windows of a rows × cols matrix (ascending). */
+export function farmsEsd(
+  data: ArrayLike<number>,
+  rows: number,
+  cols: number,
+  options: FarmsOptions = {},
+): { evals: Float64Array; nr: number; nc: number; windows: number } {
+  const nr = Math.min(rows, Math.max(1, Math.floor(options.nr ?? 100)));
+  const nc = Math.min(cols, Math.max(1, Math.floor((options.nr ?? 100) * (options.qRatio ?? 2))));
+  const ops = Math.max(1, Math.floor(options.opsPerDim ?? 10));
+  const rStarts = windowStarts(rows, nr, ops);
+  const cStarts = windowStarts(cols, nc, ops);
+  const k = Math.min(nr, nc);
+  const n = Math.max(nr, nc);
+  const out = new Float64Array(rStarts.length * cStarts.length * k);
+  const a = new Float64Array(k * n);
+  let at = 0;
+  for (const r0 of rStarts) {
+    for (const c0 of cStarts) {
+      throwIfAborted(options.signal);
+      // Smaller side of the window as contiguous rows for the Gram kernel.
+      if (nr <= nc) {
+        for (let i = 0; i < nr; i++) {
+          const src = (r0 + i) * cols + c0;
+          for (let j = 0; j < nc; j++) a[i * nc + j] = data[src + j]!;
+        }
+      } else {
+        for (let i = 0; i < nr; i++) {
+          const src = (r0 + i) * cols + c0;
+          for (let j = 0; j < nc; j++) a[j * nr + i] = data[src + j]!;
+        }
+      }
+      const ev = eigvalsh(gramOfRows(a, k, n), k);
+      for (let i = 0; i < k; i++) out[at++] = Math.max(0, ev[i]!);
+    }
+  }
+  return { evals: out.sort(), nr, nc, windows: rStarts.length * cStarts.length };
+}
+
+/** FARMS α of one layer with the published defaults (every one adjustable). */
+export function farmsAnalyze(layer: Layer, data: Float32Array, options: FarmsOptions = {}): FarmsResult | null {
+  const m = farmsMatrix(layer, data);
+  const isConv = layer.kind === 'conv2d' || layer.kind === 'conv1d';
+  if (isConv) {
+    const f = Math.sqrt(options.convNorm ?? 0.5);
+    for (let i = 0; i < m.data.length; i++) m.data[i] = m.data[i]! * f;
+  }
+  const { evals, nr, nc, windows } = farmsEsd(m.data, m.rows, m.cols, options);
+  const thresh = options.filterZeros ? (options.evalsThresh ?? 1e-5) : 0;
+  let first = 0;
+  while (first < evals.length && !(evals[first]! > thresh)) first++;
+  const fit = fitPowerLaw(evals.subarray(first), { xmin: options.fit ?? 'xmin_mid' });
+  if (!fit) return null;
+  const spectral = evals[evals.length - 1]!;
+  return {
+    alpha: fit.alpha,
+    D: fit.D,
+    xmin: fit.xmin,
+    spectral_norm: spectral,
+    alpha_weighted: fit.alpha * Math.log10(spectral),
+    nr,
+    nc,
+    windows,
+    evals,
+  };
+}
