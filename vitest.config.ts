@@ -13,7 +13,7 @@ if (existsSync(path.join(CHROMIUM_LIB, 'vk_swiftshader_icd.json'))) {
 }
 
 export default defineConfig({
-  resolve: { alias: { '@': path.resolve(__dirname) } },
+  resolve: { alias: { '@': path.resolve(import.meta.dirname) } },
   test: {
     include: ['tests/unit/**/*.test.ts'],
     environment: 'node',
