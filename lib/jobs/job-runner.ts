@@ -5,6 +5,7 @@ import { getGpuDevice } from '../gpu/device';
 import { tensorStats, type FirstPassStats } from '../math/tensor-stats';
 import type { Backend, Job, JobOf, JobResultMap, ModelRef, WorkerIn, WorkerOut } from './job-types';
 import { openSpec } from './open-spec';
+import { runSpectraJob } from './spectra-job';
 
 /**
  * The worker side of the job protocol (workers/compute.worker.ts only wires it to postMessage).
@@ -17,7 +18,7 @@ export type Post = (msg: WorkerOut, transfer?: Transferable[]) => void;
 interface JobContext {
   signal: AbortSignal;
   progress(done: number, total: number, label?: string): void;
-  partial(data: unknown): void;
+  partial(data: unknown, transfer?: Transferable[]): void;
 }
 
 interface Outcome<K extends keyof JobResultMap> {
@@ -88,6 +89,11 @@ export function createJobRunner(post: Post) {
     };
   }
 
+  async function spectraJob(job: JobOf<'spectra'>, ctx: JobContext): Promise<Outcome<'spectra'>> {
+    const src = await getModel(job.model, ctx.signal);
+    return runSpectraJob(src, job.tensors, job.settings, job.forceCpu, { signal: ctx.signal, progress: ctx.progress, partial: ctx.partial }, job.forceGpu);
+  }
+
   async function closeModelJob(job: JobOf<'close-model'>): Promise<Outcome<'close-model'>> {
     return { backend: 'cpu', data: { closed: models.delete(job.modelId) } };
   }
@@ -100,6 +106,8 @@ export function createJobRunner(post: Post) {
         return tensorStatsJob(job, ctx);
       case 'close-model':
         return closeModelJob(job);
+      case 'spectra':
+        return spectraJob(job, ctx);
     }
   }
 
@@ -114,7 +122,7 @@ export function createJobRunner(post: Post) {
     const ctx: JobContext = {
       signal: ctrl.signal,
       progress: (done, total, label) => post({ type: 'progress', id, done, total, label }),
-      partial: (data) => post({ type: 'partial', id, data }),
+      partial: (data, transfer) => post({ type: 'partial', id, data }, transfer),
     };
     try {
       const out = await run(job, ctx);

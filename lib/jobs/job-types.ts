@@ -1,6 +1,12 @@
 import type { ErrorInfo } from '../base/errors';
 import type { FormatName, TensorInfo } from '../formats/types';
 import type { FirstPassStats, TensorStats } from '../math/tensor-stats';
+import type { LayerSpectrum } from '../analysis/spectra/analyze-layer';
+import type { FitMethod } from '../analysis/spectra/metrics';
+import type { XminMode } from '../math/powerlaw-fit';
+import type { AbsHeatmap } from '../charts/spectra/abs-heatmap';
+import type { FitCandidates } from '../charts/spectra/fit-candidates';
+import type { WindowRect } from '../charts/spectra/farms-window-rects';
 
 /**
  * The typed contract between the main thread and the compute workers. Everything here is
@@ -46,8 +52,61 @@ export type Backend = 'webgpu' | 'cpu';
 /** `partial` payload of a tensor-stats job: the first pass's numbers, before std and the histogram. */
 export type TensorStatsPartial = FirstPassStats & { tensor: string };
 
+// Re-exported so the view (which may not import lib/analysis) can name what the worker sends.
+export type { LayerSpectrum, LayerSpectrumOk, LayerSpectrumError } from '../analysis/spectra/analyze-layer';
+export type { FitMethod, TrainingWarning } from '../analysis/spectra/metrics';
+export type { FarmsResult } from '../analysis/spectra/farms';
+export type { MpFit } from '../math/mp-fit';
+export type { XminMode } from '../math/powerlaw-fit';
+
+/** What the Spectra view asks for; part of its URL and of its cache key. Defaults: lib/state/spectra-settings.ts. */
+export interface SpectraSettings {
+  fit: FitMethod;
+  mpFit: boolean;
+  farms: boolean;
+  farmsNr: number;
+  farmsQRatio: number;
+  farmsOps: number;
+  farmsFit: XminMode;
+}
+
+/** One layer of a `spectra` job, sent as a `partial` as soon as it is done. */
+export interface SpectraLayerResult {
+  /** The tensor the layer is (Layer.tensor.name): the key the page matches on. */
+  tensor: string;
+  spectrum: LayerSpectrum;
+  /** α and D for each candidate xmin of the raw ESD (the fit-robustness view). */
+  candidates: FitCandidates | null;
+  /** Downsampled |W| of the FARMS matrix [out, in·kh·kw], and the FARMS windows on it. */
+  heatmap: AbsHeatmap | null;
+  windows: WindowRect[];
+  backend: Backend;
+  /** The GPU adapter, when backend is 'webgpu'. */
+  adapter?: string;
+  /** Why the CPU ran although a WebGPU device was there (software adapter). */
+  backendNote?: string;
+  /** Relative level (× λmax) below which eigenvalues are GPU Gram rounding noise; 0 on the CPU (float64). */
+  floor: number;
+  /** Worker time spent on this layer (read + analysis), ms. */
+  ms: number;
+}
+
+export interface SpectraJobResult {
+  layers: number;
+  ms: number;
+}
+
 export type Job =
   | { kind: 'open-model'; model: ModelRef }
+  | {
+      kind: 'spectra';
+      model: ModelRef;
+      tensors: string[];
+      settings: SpectraSettings;
+      forceCpu: boolean;
+      /** Use WebGPU even on a software adapter (SwiftShader), where the CPU path is faster: for comparing backends. */
+      forceGpu?: boolean;
+    }
   | { kind: 'tensor-stats'; model: ModelRef; tensor: string; bins: number; forceCpu: boolean }
   | { kind: 'close-model'; modelId: string };
 
@@ -55,6 +114,7 @@ export interface JobResultMap {
   'open-model': OpenModelResult;
   'tensor-stats': TensorStatsResult;
   'close-model': { closed: boolean };
+  spectra: SpectraJobResult;
 }
 
 export type JobKind = Job['kind'];

@@ -4,11 +4,15 @@
 import { create, globals } from 'webgpu';
 
 let devicePromise: Promise<GPUDevice> | undefined;
+// Dawn tears down its instance (and SwiftShader's worker threads) when the JS wrapper is garbage
+// collected, even while a device made from it is in use; holding it here keeps long tests alive.
+const keepAlive: GPU[] = [];
 
 export function nodeGpuDevice(): Promise<GPUDevice> {
   devicePromise ??= (async () => {
     Object.assign(globalThis, globals);
     const gpu = create([]);
+    keepAlive.push(gpu);
     const adapter = await gpu.requestAdapter();
     if (!adapter) {
       throw new Error(

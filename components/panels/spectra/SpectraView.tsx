@@ -1,0 +1,232 @@
+'use client';
+import Link from 'next/link';
+import { useCallback, useDeferredValue, useEffect, useMemo, useRef, useState } from 'react';
+import type { EsdMode } from '@/lib/charts/spectra/esd-chart';
+import { getComputePool } from '@/lib/jobs/compute-client';
+import type { SpectraSettings } from '@/lib/jobs/job-types';
+import type { Layer } from '@/lib/model/layer';
+import { useModels, type OpenModel } from '@/lib/state/models-store';
+import { useSettings } from '@/lib/state/settings-store';
+import { parseSpectraParams, spectraRunKey, writeSpectraParams, type SpectraViewParams } from '@/lib/state/spectra-settings';
+import { useSpectra } from '@/lib/state/spectra-store';
+import { AlphaDepthChart } from '../../charts/AlphaDepthChart';
+import { AlphaQChart } from '../../charts/AlphaQChart';
+import { installTestHooks } from '../../test-hooks';
+import type { DemoModel } from '../DemoModels';
+import { DemoModels } from '../DemoModels';
+import { ErrorPanel } from '../ErrorPanel';
+import { LayerDetail } from './LayerDetail';
+import { LayerMetricsTable } from './LayerMetricsTable';
+import type { SpectraRow } from './spectra-columns';
+import { SpectraControls } from './SpectraControls';
+import { SpectraProgress } from './SpectraProgress';
+
+const NO_LAYERS: Layer[] = [];
+
+/** A demo model is open when one of the open models was fetched from its URL. */
+function demoOf(m: OpenModel, demos: DemoModel[]): DemoModel | undefined {
+  if (m.spec.kind !== 'url') return undefined;
+  const url = m.spec.url;
+  return demos.find((d) => url.endsWith(d.url));
+}
+
+/**
+ * /spectra: every analyzable layer of one open model analyzed in the worker pool, streamed into a
+ * metrics table and charts. The URL holds the model (open model id or demo id), the selected layer,
+ * the ESD view and the analysis settings, so the page is a permalink.
+ */
+export function SpectraView() {
+  const [params, setParams] = useState<SpectraViewParams | null>(null);
+  const [demos, setDemos] = useState<DemoModel[] | null>(null);
+  const models = useModels((s) => s.models);
+  const activeId = useModels((s) => s.activeId);
+  const openModel = useModels((s) => s.open);
+  const forceCpu = useSettings((s) => s.forceCpu);
+  const start = useSpectra((s) => s.start);
+  const cancel = useSpectra((s) => s.cancel);
+  const opening = useRef(new Set<string>());
+
+  useEffect(() => {
+    installTestHooks();
+    setParams(parseSpectraParams(new URLSearchParams(window.location.search)));
+    fetch('/models/manifest.json')
+      .then((r) => (r.ok ? r.json() : { models: [] }))
+      .then((m: { models: DemoModel[] }) => setDemos(m.models))
+      .catch(() => setDemos([]));
+  }, []);
+
+  // The URL follows the view (replaceState: settings changes are not history entries).
+  useEffect(() => {
+    if (!params) return;
+    const url = new URL(window.location.href);
+    writeSpectraParams(url.searchParams, params);
+    if (url.href !== window.location.href) window.history.replaceState(window.history.state, '', url);
+  }, [params]);
+
+  const update = useCallback((p: Partial<SpectraViewParams>) => setParams((old) => (old ? { ...old, ...p } : old)), []);
+
+  // Which model: an open one by id, a demo by id (opened on demand), else the active tab.
+  const model = useMemo(() => {
+    if (!params) return undefined;
+    if (params.model) {
+      const byId = models.find((m) => m.id === params.model);
+      if (byId) return byId;
+      const demo = demos?.find((d) => d.id === params.model);
+      if (demo) return models.find((m) => demoOf(m, [demo]));
+      return undefined;
+    }
+    return models.find((m) => m.id === activeId);
+  }, [params, models, activeId, demos]);
+
+  useEffect(() => {
+    if (!params?.model || model || !demos) return;
+    const demo = demos.find((d) => d.id === params.model);
+    if (!demo || opening.current.has(demo.id)) return;
+    opening.current.add(demo.id);
+    void openModel({ kind: 'url', url: new URL(demo.url, window.location.href).href, label: demo.file });
+  }, [params?.model, model, demos, openModel]);
+
+  // Name the model in the URL once known: its demo id when it is one (a real permalink), else its tab id.
+  useEffect(() => {
+    if (!params || params.model || !model || !demos) return;
+    update({ model: demoOf(model, demos)?.id ?? model.id });
+  }, [params, model, demos, update]);
+
+  const layers = useMemo(() => (model?.status === 'ready' ? (model.layers ?? []).filter((l) => l.analyzable) : NO_LAYERS), [model]);
+  const settings = params?.settings;
+  const forceGpu = params?.forceGpu ?? false;
+  const key = model && settings ? spectraRunKey(model.id, settings, forceCpu, forceGpu) : null;
+  const run = useSpectra((s) => (key ? s.runs[key] : undefined));
+  // The table and charts draw from deferred copies: React renders them as interruptible background
+  // work (yielding every few ms), so a streamed batch never becomes one long main-thread task.
+  // The progress bar reads `run` directly and stays current.
+  const shownRun = useDeferredValue(run, undefined);
+  const shownLayers = useDeferredValue(layers, NO_LAYERS);
+
+  useEffect(() => {
+    if (!model || model.status !== 'ready' || !settings || layers.length === 0) return;
+    start({ modelId: model.id, spec: model.spec }, layers, settings, forceCpu, forceGpu);
+    // Only a new model, new settings or a backend switch start a run; cancelling must not restart it.
+  }, [model?.id, model?.status, key]);
+
+  // Select the first layer to arrive when the URL names none.
+  const firstArrived = run ? Object.keys(run.results)[0] : undefined;
+  const byTensor = useMemo(() => new Map(layers.map((l) => [l.tensor.name, l])), [layers]);
+  useEffect(() => {
+    if (params && !params.layer && firstArrived) {
+      const l = byTensor.get(firstArrived);
+      if (l) update({ layer: l.name });
+    }
+  }, [params, firstArrived, byTensor, update]);
+
+  // Rows keep their identity while their result is unchanged, so memoised table rows skip re-rendering.
+  const rowCache = useRef(new Map<string, SpectraRow>());
+  const rows = useMemo<SpectraRow[]>(
+    () =>
+      shownLayers.map((l) => {
+        const result = shownRun?.results[l.tensor.name];
+        const error = shownRun?.errors[l.tensor.name];
+        const old = rowCache.current.get(l.tensor.name);
+        if (old && old.layer === l && old.result === result && old.error === error) return old;
+        const row = { layer: l, result, error };
+        rowCache.current.set(l.tensor.name, row);
+        return row;
+      }),
+    [shownLayers, shownRun?.results, shownRun?.errors],
+  );
+  const depthInput = useMemo(
+    () =>
+      rows.map((r) => {
+        const s = r.result?.spectrum;
+        return {
+          name: r.layer.name,
+          order: r.layer.id,
+          block: r.layer.block,
+          Q: r.layer.Q,
+          alpha: s?.ok && s.status === 'ok' ? s.alpha : null,
+          farmsAlpha: s?.ok && s.farms ? s.farms.alpha : null,
+        };
+      }),
+    [rows],
+  );
+
+  const selectLayerCb = useCallback((n: string) => update({ layer: n }), [update]);
+  const onEsd = useCallback((esd: EsdMode) => update({ esd }), [update]);
+
+  if (!params) return null;
+  const name = (model?.info?.name ?? model?.label ?? 'model').replace(/[^\w.-]+/g, '_');
+  const selectLayer = selectLayerCb;
+
+  let body;
+  if (!model) {
+    const wanted = params.model;
+    const pendingDemo = wanted && (!demos || demos.some((d) => d.id === wanted));
+    body = pendingDemo ? (
+      <div className="card opening" data-testid="model-opening">
+        <div className="spinner" aria-hidden /> Opening {wanted}…
+      </div>
+    ) : (
+      <div className="sp-empty">
+        {wanted && <p className="sp-err">No open model “{wanted}” (model ids last as long as the tab; demo models open by name).</p>}
+        <p className="muted">
+          Pick a demo model, or open your own on the <Link href="/">Models</Link> page and come back.
+        </p>
+        <DemoModels />
+      </div>
+    );
+  } else if (model.status === 'opening') {
+    body = (
+      <div className="card opening" data-testid="model-opening">
+        <div className="spinner" aria-hidden /> Opening {model.label}…
+      </div>
+    );
+  } else if (model.status === 'error') {
+    body = <ErrorPanel title={model.label} error={model.error ?? { kind: 'Error', code: 'internal', message: `${model.label}: failed to open` }} />;
+  } else if (layers.length === 0) {
+    body = <p className="muted">{model.label} has no analyzable layers (see the Models page for why each was skipped).</p>;
+  } else {
+    const selected = layers.find((l) => l.name === params.layer);
+    body = (
+      <>
+        {run && <SpectraProgress run={run} workers={Math.min(getComputePool().size, layers.length)} onCancel={cancel} onResume={() => start({ modelId: model.id, spec: model.spec }, layers, params.settings, forceCpu, forceGpu)} />}
+        <LayerMetricsTable rows={rows} selected={params.layer} onSelect={selectLayer} />
+        {selected ? (
+          <LayerDetail key={selected.name} layer={selected} result={shownRun?.results[selected.tensor.name]} esd={params.esd} onEsd={onEsd} name={`${name}-${selected.name.replace(/[^\w.-]+/g, '_')}`} />
+        ) : (
+          <p className="muted">Select a layer in the table to see its spectrum.</p>
+        )}
+        <div className="sp-overview">
+          <AlphaDepthChart layers={depthInput} selected={params.layer} onSelect={selectLayer} name={name} />
+          <AlphaQChart layers={depthInput} selected={params.layer} onSelect={selectLayer} name={name} />
+        </div>
+      </>
+    );
+  }
+
+  return (
+    <div
+      className="spectra-view"
+      data-testid="spectra-view"
+      data-model={model?.id ?? ''}
+      data-status={run?.status ?? 'idle'}
+      data-first-layer-ms={run?.firstLayerMs ?? ''}
+      data-started-at={run?.startedAt ?? ''}
+    >
+      <div className="sp-head">
+        <h2>Spectra</h2>
+        {model && <span className="mono">{model.label}</span>}
+        {models.length > 1 && (
+          <select value={model?.id ?? ''} onChange={(e) => update({ model: e.target.value, layer: null })} aria-label="Model" data-testid="spectra-model">
+            {models.map((m) => (
+              <option key={m.id} value={m.id}>
+                {m.label}
+              </option>
+            ))}
+          </select>
+        )}
+        <SpectraControls settings={params.settings} onChange={(s: SpectraSettings) => update({ settings: s })} />
+      </div>
+      {body}
+    </div>
+  );
+}
