@@ -61,7 +61,12 @@ function fail(layer: Layer, code: string, message: string): LayerSpectrumError {
   return { ...base(layer), ok: false, error: { kind: 'Error', code, message } };
 }
 
-export function analyzeLayer(layer: Layer, data: Float32Array, options: SpectraOptions = {}): LayerSpectrum {
+/**
+ * Checks that rule a layer out before any Gram matrix is built (not a matrix, non-finite or
+ * all-zero weights).
+ * Returns the per-layer error, or null when the layer can be analyzed.
+ */
+export function precheckLayer(layer: Layer, data: Float32Array): LayerSpectrumError | null {
   if (layer.kind === 'other' || layer.M === 0) {
     return fail(layer, 'not-a-matrix', `${layer.name}: ${layer.skipReason ?? `shape [${layer.tensor.shape.join(', ')}] is not a weight matrix`}; no spectrum`);
   }
@@ -74,19 +79,47 @@ export function analyzeLayer(layer: Layer, data: Float32Array, options: SpectraO
   }
   if (nonFinite > 0) return fail(layer, 'non-finite', `${layer.name}: ${nonFinite} of ${data.length} weights are NaN or ±Inf; no spectrum`);
   if (nonZero === 0) return fail(layer, 'zero-matrix', `${layer.name}: all ${data.length} weights are zero; no spectrum`);
-  try {
-    const { evals, rank } = layerEsd(layer, data, { conv2dNorm: options.conv2dNorm, signal: options.signal });
-    const metrics = wwMetrics(evals, layer.N, { ...options, rank });
+  return null;
+}
+
+/**
+ * Everything after the ESD: WeightWatcher columns, MP fit, FARMS, W-PCA. Shared by the CPU path
+ * (analyzeLayer) and backends that compute the eigenvalues elsewhere (the WebGPU Gram).
+ * `rank`, when the backend knows it better than the eigenvalues do, overrides matrix_rank.
+ */
+export function spectrumFromEsd(layer: Layer, data: Float32Array, evals: Float64Array, options: SpectraOptions = {}, rank?: number): LayerSpectrum {
+  return guard(layer, () => {
+    const metrics = wwMetrics(evals, layer.N, rank === undefined ? options : { ...options, rank });
     const notes: string[] = [];
     if (metrics.status === 'failed') notes.push(`power-law fit failed: fewer than 2 eigenvalues above ${options.evalsThresh ?? 1e-5}`);
     if (metrics.matrix_rank < evals.length) notes.push(`rank-deficient: numerical rank ${metrics.matrix_rank} of ${evals.length}`);
     const mp = options.mpFit === false ? null : fitMarchenkoPastur(evals, layer.N, layer.M);
     const farms = options.farms === false ? null : farmsAnalyze(layer, data, { ...(options.farms ?? {}), signal: options.signal });
     return { ...base(layer), ...metrics, ok: true, evals, mp, farms, wpca: wpcaCount(evals, options.wpcaEta ?? DEFAULT_WPCA_ETA), notes };
+  });
+}
+
+/** Runs `fn`, turning any failure but cancellation into this layer's error result. */
+export function guard(layer: Layer, fn: () => LayerSpectrum): LayerSpectrum {
+  try {
+    return fn();
   } catch (e) {
-    const info = toErrorInfo(e);
-    if (info.kind === 'CancelledError') throw e;
-    const message = info.message.startsWith(`${layer.name}: `) ? info.message : `${layer.name}: ${info.message}`;
-    return { ...base(layer), ok: false, error: { ...info, message } };
+    return errorResult(layer, e);
   }
+}
+
+export function errorResult(layer: Layer, e: unknown): LayerSpectrumError {
+  const info = toErrorInfo(e);
+  if (info.kind === 'CancelledError') throw e;
+  const message = info.message.startsWith(`${layer.name}: `) ? info.message : `${layer.name}: ${info.message}`;
+  return { ...base(layer), ok: false, error: { ...info, message } };
+}
+
+export function analyzeLayer(layer: Layer, data: Float32Array, options: SpectraOptions = {}): LayerSpectrum {
+  const bad = precheckLayer(layer, data);
+  if (bad) return bad;
+  return guard(layer, () => {
+    const { evals, rank } = layerEsd(layer, data, { conv2dNorm: options.conv2dNorm, signal: options.signal });
+    return spectrumFromEsd(layer, data, evals, options, rank);
+  });
 }
