@@ -5,7 +5,7 @@ import tseslint from 'typescript-eslint';
 import globals from 'globals';
 
 export default tseslint.config(
-  { ignores: ['node_modules/', '.next/', 'out/', 'dist/', 'public/', 'test-results/', 'next-env.d.ts', '**/*.d.ts'] },
+  { ignores: ['node_modules/', '.next/', 'out/', 'dist/', 'public/', 'test-results/', 'next-env.d.ts', '**/*.d.ts', 'lib/math/wasm/**/*.as.ts'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

@@ -1,4 +1,5 @@
 import { LimitError } from '../base/errors';
+import { useWasmKernel, wasmGram, wasmGramOfRows, type CpuKernelOptions } from './wasm/spectra-kernels';
 
 /**
  * Gram matrix of the smaller side of a row-major matrix, accumulated in float64.
@@ -35,8 +36,20 @@ export function smallSideRows(data: ArrayLike<number>, rows: number, cols: numbe
   return { a, k, n };
 }
 
-/** G = A·Aᵀ for A (k × n, row-major, float64); returns the full symmetric k × k matrix. */
-export function gramOfRows(a: Float64Array, k: number, n: number): Float64Array {
+/**
+ * G = A·Aᵀ for A (k × n, row-major, float64); returns the full symmetric k × k matrix.
+ * Runs the WebAssembly SIMD kernel when the realm has it (options.kernel forces either one).
+ */
+export function gramOfRows(a: Float64Array, k: number, n: number, options?: CpuKernelOptions): Float64Array {
+  if (k > 0 && useWasmKernel(options)) {
+    const g = wasmGramOfRows(a, k, n);
+    if (g) return g;
+  }
+  return gramOfRowsTs(a, k, n);
+}
+
+/** The TypeScript kernel of gramOfRows: the reference the WASM kernel is tested against. */
+export function gramOfRowsTs(a: Float64Array, k: number, n: number): Float64Array {
   const g = new Float64Array(k * k);
   for (let c0 = 0; c0 < n; c0 += CHUNK) {
     const c1 = Math.min(n, c0 + CHUNK);
@@ -88,8 +101,18 @@ export function gramOfRows(a: Float64Array, k: number, n: number): Float64Array 
   return g;
 }
 
-/** Gram matrix of the smaller side of W (rows × cols, row-major), float64, k × k. */
-export function gram(data: ArrayLike<number>, rows: number, cols: number): { g: Float64Array; k: number } {
-  const { a, k, n } = smallSideRows(data, rows, cols);
-  return { g: gramOfRows(a, k, n), k };
+/**
+ * Gram matrix of the smaller side of W (rows × cols, row-major), float64, k × k. Runs the
+ * WebAssembly SIMD kernel when the realm has it (options.kernel forces either one).
+ */
+export function gram(data: ArrayLike<number>, rows: number, cols: number, options?: CpuKernelOptions): { g: Float64Array; k: number } {
+  const k = Math.min(rows, cols);
+  if (k > MAX_GRAM_SIDE) throw new LimitError('gram-too-large', `Gram matrix side ${k} exceeds MAX_GRAM_SIDE = ${MAX_GRAM_SIDE}`);
+  if (k > 0 && useWasmKernel(options)) {
+    // The WASM kernel reads W as it is (float32 stays float32) and transposes while packing.
+    const g = wasmGram(data, rows, cols);
+    if (g) return { g, k };
+  }
+  const { a, n } = smallSideRows(data, rows, cols);
+  return { g: gramOfRowsTs(a, k, n), k };
 }

@@ -1,3 +1,5 @@
+import { useWasmKernel, wasmTridiagonalize, type CpuKernelOptions } from './wasm/spectra-kernels';
+
 /**
  * Householder reduction of a real symmetric matrix to tridiagonal form (values only), after
  * EISPACK tred1 / Numerical Recipes tred2, reorganised for a flat row-major Float64Array:
@@ -5,9 +7,19 @@
  * A·u is the symmetric two-sided form, so every inner loop walks memory contiguously.
  *
  * Returns the diagonal d and the sub-diagonal e (e[i] couples rows i and i+1, e[n-1] = 0).
- * `a` (n × n) is overwritten.
+ * `a` (n × n) is overwritten. Runs the WebAssembly SIMD kernel when the realm has it
+ * (options.kernel forces either one).
  */
-export function tridiagonalize(a: Float64Array, n: number): { d: Float64Array; e: Float64Array } {
+export function tridiagonalize(a: Float64Array, n: number, options?: CpuKernelOptions): { d: Float64Array; e: Float64Array } {
+  if (n > 0 && useWasmKernel(options)) {
+    const r = wasmTridiagonalize(a, n, true);
+    if (r) return r;
+  }
+  return tridiagonalizeTs(a, n);
+}
+
+/** The TypeScript kernel of tridiagonalize: the reference the WASM kernel is tested against. */
+export function tridiagonalizeTs(a: Float64Array, n: number): { d: Float64Array; e: Float64Array } {
   const d = new Float64Array(n);
   const eRaw = new Float64Array(n); // eRaw[i] couples rows i-1 and i
   const p = new Float64Array(n);

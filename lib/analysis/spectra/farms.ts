@@ -2,6 +2,7 @@ import { throwIfAborted } from '../../base/errors';
 import { eigvalsh } from '../../math/eigvalsh';
 import { gramOfRows } from '../../math/gram';
 import { fitPowerLaw, type XminMode } from '../../math/powerlaw-fit';
+import { useWasmKernel, wasmWindows, type CpuKernel } from '../../math/wasm/spectra-kernels';
 import type { Layer } from '../../model/layer';
 import { convAxes } from '../../model/weight-layout';
 
@@ -30,6 +31,8 @@ export interface FarmsOptions {
   /** Drop eigenvalues ≤ evalsThresh before fitting (published default off; exact zeros are always dropped). */
   filterZeros?: boolean;
   evalsThresh?: number;
+  /** CPU kernel for the windows: 'ts' forces the TypeScript reference (default: WASM SIMD when present). */
+  kernel?: CpuKernel;
   signal?: AbortSignal;
 }
 
@@ -60,15 +63,28 @@ export function farmsMatrix(layer: Layer, data: Float32Array): { data: Float64Ar
     for (let i = 0; i < rows * cols; i++) m[i] = data[i]!;
     return { data: m, rows, cols };
   }
+  if (s.layout === 'io') {
+    // A plain transpose (GPT-2 Conv1D, Keras Dense): in 32 × 32 tiles, so reads and writes both
+    // stay within a few cache lines instead of striding the whole matrix per element.
+    const T = 32;
+    for (let c0 = 0; c0 < cols; c0 += T) {
+      const c1 = Math.min(cols, c0 + T);
+      for (let o0 = 0; o0 < out; o0 += T) {
+        const o1 = Math.min(out, o0 + T);
+        for (let c = c0; c < c1; c++) {
+          const src = c * out;
+          for (let o = o0; o < o1; o++) m[o * cols + c] = data[src + o]!;
+        }
+      }
+    }
+    return { data: m, rows, cols };
+  }
   for (let o = 0; o < out; o++) {
     for (let c = 0; c < inC; c++) {
       for (let i = 0; i < kh; i++) {
         for (let j = 0; j < kw; j++) {
           let src: number;
           switch (s.layout) {
-            case 'io':
-              src = c * out + o;
-              break;
             case 'iohw':
               src = ((c * out + o) * kh + i) * kw + j;
               break;
@@ -110,8 +126,25 @@ export function farmsEsd(
   const k = Math.min(nr, nc);
   const n = Math.max(nr, nc);
   const out = new Float64Array(rStarts.length * cStarts.length * k);
-  const a = new Float64Array(k * n);
   let at = 0;
+  // The fused WASM kernel keeps the matrix in its memory and runs each window with no copies.
+  const wasm = useWasmKernel(options) ? wasmWindows(data, rows, cols, nr, nc) : null;
+  if (wasm) {
+    try {
+      for (const r0 of rStarts) {
+        // Windows two at a time: their QL runs interleave (same results as one at a time).
+        for (let j = 0; j < cStarts.length; j += 2) {
+          throwIfAborted(options.signal);
+          const evs = j + 1 < cStarts.length ? wasm.eigenvaluesPair(r0, cStarts[j]!, cStarts[j + 1]!) : [wasm.eigenvalues(r0, cStarts[j]!)];
+          for (const ev of evs) for (let i = 0; i < k; i++) out[at++] = Math.max(0, ev[i]!);
+        }
+      }
+    } finally {
+      wasm.release();
+    }
+    return { evals: out.sort(), nr, nc, windows: rStarts.length * cStarts.length };
+  }
+  const a = new Float64Array(k * n);
   for (const r0 of rStarts) {
     for (const c0 of cStarts) {
       throwIfAborted(options.signal);
@@ -127,7 +160,7 @@ export function farmsEsd(
           for (let j = 0; j < nc; j++) a[j * nr + i] = data[src + j]!;
         }
       }
-      const ev = eigvalsh(gramOfRows(a, k, n), k);
+      const ev = eigvalsh(gramOfRows(a, k, n, options), k, options);
       for (let i = 0; i < k; i++) out[at++] = Math.max(0, ev[i]!);
     }
   }
