@@ -8,10 +8,33 @@ export const USAGE = `Usage: weightlens <command> [options]
 Commands:
   info <file|folder|url>   list tensors, layers and a summary of a checkpoint
                            (safetensors, sharded safetensors, ONNX, GGUF, .npy/.npz, PyTorch zip)
+  analyze <src>            WeightWatcher's per-layer metrics (alpha, D, log_norm, stable_rank, ...)
+  esd <src> --layer NAME   one layer's eigenvalues
 
 Options for info:
   --json                   print one JSON object instead of tables
   --no-limits              analyse every matrix, ignoring WeightWatcher's min_evals/max_evals/max_N
+
+Options for analyze:
+  --json | --csv           all columns as JSON or CSV (default: a table of the main ones)
+  --fit ww|xmin_peak|xmin_mid|clip_xmax
+                           power-law fit: WeightWatcher's default (ww), fix_fingers xmin_peak or
+                           clip_xmax, or FARMS/TempBalance's median xmin (default ww)
+  --mp-fit                 Marchenko-Pastur columns: sigma_mp, num_spikes, mp_softrank, bulk_min/max
+  --farms                  FARMS columns (farms_alpha, ...) beside the full-matrix ones
+  --farms-only             FARMS columns only, without the full-matrix eigenvalues (fast)
+  --farms-nr N, --farms-q-ratio Q, --farms-ops N, --farms-fit ww|xmin_peak|xmin_mid
+                           FARMS window rows (100), columns/rows (2), windows per side (10), fit (xmin_mid)
+  --layers REGEX           only layers whose name (or tensor name) matches
+  --no-limits              also analyse matrices WeightWatcher skips (M·rf < 10, M·rf > 15000, N > 50000)
+  --threads N              worker threads (default: the core count, at most 4)
+  --kernel auto|wasm|ts    CPU kernels: WebAssembly SIMD when available (auto), or force one
+
+Options for esd:
+  --layer NAME             the layer (name as \`info\` prints it, or the tensor name)
+  --json                   one JSON object (default: one eigenvalue per line)
+  --farms                  also the pooled eigenvalues of the FARMS windows
+  --fit, --farms-nr, --farms-q-ratio, --farms-ops, --farms-fit, --kernel   as for analyze
 
 General:
   -h, --help               show this help
@@ -21,10 +44,48 @@ Set WEIGHTLENS_DEBUG=1 to print stack traces on errors.`;
 
 export class UsageError extends Error {}
 
+export type FitName = 'auto' | 'xmin_peak' | 'xmin_mid' | 'clip_xmax';
+export type KernelName = 'auto' | 'wasm' | 'ts';
+
+export interface FarmsArgs {
+  nr?: number;
+  qRatio?: number;
+  opsPerDim?: number;
+  fit?: Exclude<FitName, 'clip_xmax'>;
+}
+
+export interface AnalyzeCommand {
+  command: 'analyze';
+  target: string;
+  format: 'text' | 'json' | 'csv';
+  fit: FitName;
+  mpFit: boolean;
+  farms: boolean;
+  farmsOnly: boolean;
+  farmsOptions: FarmsArgs;
+  layers?: string;
+  noLimits: boolean;
+  threads?: number;
+  kernel: KernelName;
+}
+
+export interface EsdCommand {
+  command: 'esd';
+  target: string;
+  layer: string;
+  json: boolean;
+  fit: FitName;
+  farms: boolean;
+  farmsOptions: FarmsArgs;
+  kernel: KernelName;
+}
+
 export type Command =
   | { command: 'help' }
   | { command: 'version' }
-  | { command: 'info'; target: string; json: boolean; noLimits: boolean };
+  | { command: 'info'; target: string; json: boolean; noLimits: boolean }
+  | AnalyzeCommand
+  | EsdCommand;
 
 export function parseArgs(argv: readonly string[]): Command {
   if (argv.length === 0) throw new UsageError('missing command');
@@ -32,6 +93,7 @@ export function parseArgs(argv: readonly string[]): Command {
   if (argv.includes('-V') || argv.includes('--version')) return { command: 'version' };
   const [cmd, ...rest] = argv;
   if (cmd === 'help') return { command: 'help' };
+  if (cmd === 'analyze' || cmd === 'esd') return parseSpectraArgs(cmd, rest);
   if (cmd !== 'info') throw new UsageError(`unknown command "${cmd}"`);
   let json = false;
   let noLimits = false;
@@ -47,4 +109,106 @@ export function parseArgs(argv: readonly string[]): Command {
   if (positional.length === 0) throw new UsageError('info needs a file, folder or URL');
   if (positional.length > 1) throw new UsageError(`info takes one file, got ${positional.length}: ${positional.join(' ')}`);
   return { command: 'info', target: positional[0]!, json, noLimits };
+}
+
+/** `--fit ww` is WeightWatcher's default fit, `auto` in lib/analysis/spectra. */
+function parseFit(flag: string, v: string, allowClip: boolean): FitName {
+  if (v === 'ww' || v === 'auto') return 'auto';
+  if (v === 'xmin_peak' || v === 'xmin_mid' || (allowClip && v === 'clip_xmax')) return v;
+  throw new UsageError(`${flag} must be one of ww, xmin_peak, xmin_mid${allowClip ? ', clip_xmax' : ''}; got "${v}"`);
+}
+
+function parseNumber(flag: string, v: string, opts: { integer: boolean; min: number; max: number }): number {
+  const n = Number(v);
+  if (v.trim() === '' || !Number.isFinite(n) || (opts.integer && !Number.isInteger(n)) || n < opts.min || n > opts.max) {
+    throw new UsageError(`${flag} must be ${opts.integer ? 'an integer' : 'a number'} in [${opts.min}, ${opts.max}]; got "${v}"`);
+  }
+  return n;
+}
+
+/** Flags that take a value, for `analyze` and `esd`; both `--flag value` and `--flag=value` work. */
+const VALUE_FLAGS: Record<'analyze' | 'esd', Set<string>> = {
+  analyze: new Set(['--fit', '--layers', '--threads', '--farms-nr', '--farms-q-ratio', '--farms-ops', '--farms-fit', '--kernel']),
+  esd: new Set(['--fit', '--layer', '--farms-nr', '--farms-q-ratio', '--farms-ops', '--farms-fit', '--kernel']),
+};
+const BOOL_FLAGS: Record<'analyze' | 'esd', Set<string>> = {
+  analyze: new Set(['--json', '--csv', '--mp-fit', '--farms', '--farms-only', '--no-limits']),
+  esd: new Set(['--json', '--farms']),
+};
+
+function parseSpectraArgs(cmd: 'analyze' | 'esd', rest: readonly string[]): AnalyzeCommand | EsdCommand {
+  const values = new Map<string, string>();
+  const bools = new Set<string>();
+  const positional: string[] = [];
+  let flagsDone = false;
+  for (let i = 0; i < rest.length; i++) {
+    const a = rest[i]!;
+    if (flagsDone || a === '-' || !a.startsWith('-')) {
+      positional.push(a);
+      continue;
+    }
+    if (a === '--') {
+      flagsDone = true;
+      continue;
+    }
+    const eq = a.indexOf('=');
+    const flag = eq > 0 ? a.slice(0, eq) : a;
+    if (VALUE_FLAGS[cmd].has(flag)) {
+      const v = eq > 0 ? a.slice(eq + 1) : rest[++i];
+      if (v === undefined) throw new UsageError(`${flag} needs a value`);
+      values.set(flag, v);
+    } else if (BOOL_FLAGS[cmd].has(flag) && eq < 0) {
+      bools.add(flag);
+    } else {
+      throw new UsageError(`unknown option "${a}" for ${cmd}`);
+    }
+  }
+  if (positional.length === 0) throw new UsageError(`${cmd} needs a file, folder or URL`);
+  if (positional.length > 1) throw new UsageError(`${cmd} takes one file, got ${positional.length}: ${positional.join(' ')}`);
+  const fitArg = values.get('--fit');
+  const fit = fitArg === undefined ? 'auto' : parseFit('--fit', fitArg, true);
+  const farmsOptions: FarmsArgs = {};
+  const nr = values.get('--farms-nr');
+  if (nr !== undefined) farmsOptions.nr = parseNumber('--farms-nr', nr, { integer: true, min: 1, max: 16_384 });
+  const q = values.get('--farms-q-ratio');
+  if (q !== undefined) farmsOptions.qRatio = parseNumber('--farms-q-ratio', q, { integer: false, min: 1e-3, max: 1e3 });
+  const ops = values.get('--farms-ops');
+  if (ops !== undefined) farmsOptions.opsPerDim = parseNumber('--farms-ops', ops, { integer: true, min: 1, max: 1000 });
+  const ffit = values.get('--farms-fit');
+  if (ffit !== undefined) farmsOptions.fit = parseFit('--farms-fit', ffit, false) as FarmsArgs['fit'];
+  const kernelArg = values.get('--kernel') ?? 'auto';
+  if (kernelArg !== 'auto' && kernelArg !== 'wasm' && kernelArg !== 'ts') throw new UsageError(`--kernel must be auto, wasm or ts; got "${kernelArg}"`);
+  const kernel: KernelName = kernelArg;
+  const target = positional[0]!;
+
+  if (cmd === 'esd') {
+    const layer = values.get('--layer');
+    if (layer === undefined || layer === '') throw new UsageError('esd needs --layer NAME (`weightlens info` lists the layers)');
+    return { command: 'esd', target, layer, json: bools.has('--json'), fit, farms: bools.has('--farms'), farmsOptions, kernel };
+  }
+
+  if (bools.has('--json') && bools.has('--csv')) throw new UsageError('--json and --csv cannot be used together');
+  const layers = values.get('--layers');
+  if (layers !== undefined) {
+    try {
+      new RegExp(layers);
+    } catch (e) {
+      throw new UsageError(`--layers: invalid regular expression "${layers}": ${(e as Error).message}`);
+    }
+  }
+  const threadsArg = values.get('--threads');
+  return {
+    command: 'analyze',
+    target,
+    format: bools.has('--json') ? 'json' : bools.has('--csv') ? 'csv' : 'text',
+    fit,
+    mpFit: bools.has('--mp-fit'),
+    farms: bools.has('--farms'),
+    farmsOnly: bools.has('--farms-only'),
+    farmsOptions,
+    noLimits: bools.has('--no-limits'),
+    kernel,
+    ...(layers !== undefined ? { layers } : {}),
+    ...(threadsArg !== undefined ? { threads: parseNumber('--threads', threadsArg, { integer: true, min: 1, max: 64 }) } : {}),
+  };
 }

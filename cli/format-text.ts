@@ -31,3 +31,22 @@ export function table(headers: string[], rows: string[][], indent = '  '): strin
       .trimEnd();
   return [line(head), ...rows.map(line)].join('\n');
 }
+
+/** A number for a table cell: 4 significant digits, exponent form when very large or small. */
+export function fmtNum(v: number): string {
+  if (!Number.isFinite(v)) return String(v);
+  if (Number.isInteger(v) && Math.abs(v) < 1e7) return String(v);
+  const a = Math.abs(v);
+  if (a !== 0 && (a >= 1e6 || a < 1e-3)) return v.toExponential(3);
+  return String(Number(v.toPrecision(4)));
+}
+
+/** RFC 4180 CSV: full-precision numbers, empty cells for null, quotes only where needed. */
+export function csv(headers: readonly string[], rows: readonly (readonly (number | string | null)[])[]): string {
+  const cell = (v: number | string | null) => {
+    if (v === null) return '';
+    const s = String(v);
+    return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+  };
+  return [headers.map(cell).join(','), ...rows.map((r) => r.map(cell).join(','))].join('\n') + '\n';
+}

@@ -1,6 +1,9 @@
 import { basename } from 'node:path';
 import { parseArgs, USAGE, UsageError } from './args';
+import { analyze } from './commands/analyze';
+import { esd } from './commands/esd';
 import { info } from './commands/info';
+import { defaultThreads } from './node-pool/run-pool';
 
 import pkg from '../package.json';
 
@@ -35,14 +38,39 @@ export async function main(argv: readonly string[]): Promise<number> {
       process.stdout.write(`weightlens ${version()}\n`);
       return 0;
     case 'info':
-      try {
-        const text = await info(cmd.target, { json: cmd.json, noLimits: cmd.noLimits });
-        await new Promise<void>((resolve, reject) => process.stdout.write(text, (err) => (err ? reject(err) : resolve())));
-        return 0;
-      } catch (e) {
-        process.stderr.write(`${errorLine(cmd.target, e)}\n`);
-        if (process.env.WEIGHTLENS_DEBUG === '1' && e instanceof Error && e.stack) process.stderr.write(`${e.stack}\n`);
-        return 1;
-      }
+      return runCommand(cmd.target, () => info(cmd.target, { json: cmd.json, noLimits: cmd.noLimits }));
+    case 'analyze':
+      return runCommand(cmd.target, () =>
+        analyze(cmd.target, {
+          format: cmd.format,
+          fit: cmd.fit,
+          mpFit: cmd.mpFit,
+          farms: cmd.farms,
+          farmsOnly: cmd.farmsOnly,
+          farmsOptions: cmd.farmsOptions,
+          layers: cmd.layers,
+          noLimits: cmd.noLimits,
+          kernel: cmd.kernel,
+          threads: cmd.threads ?? defaultThreads(),
+          progress: process.stderr.isTTY === true,
+        }),
+      );
+    case 'esd':
+      return runCommand(cmd.target, () =>
+        esd(cmd.target, { layer: cmd.layer, json: cmd.json, fit: cmd.fit, farms: cmd.farms, farmsOptions: cmd.farmsOptions, kernel: cmd.kernel }),
+      );
+  }
+}
+
+/** Writes a command's output to stdout (exit 0), or its error to stderr (exit 1). */
+async function runCommand(target: string, produce: () => Promise<string>): Promise<number> {
+  try {
+    const text = await produce();
+    await new Promise<void>((resolve, reject) => process.stdout.write(text, (err) => (err ? reject(err) : resolve())));
+    return 0;
+  } catch (e) {
+    process.stderr.write(`${errorLine(target, e)}\n`);
+    if (process.env.WEIGHTLENS_DEBUG === '1' && e instanceof Error && e.stack) process.stderr.write(`${e.stack}\n`);
+    return 1;
   }
 }

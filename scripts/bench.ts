@@ -1,0 +1,302 @@
+/**
+ * `npm run bench`: the Weight-spectra performance figures (issue 3, §5), printed, never asserted.
+ *   npm run bench                    # everything, 3 runs of each analyze, 5 of info
+ *   npm run bench -- --runs 1        # one run each (quick look)
+ *   npm run bench -- --only breakdown,farms   # some sections: analyze, farms, info, breakdown
+ * Generates a seeded GPT-2-small-shaped checkpoint into .bench/ once (scripts/make-gpt2-checkpoint.ts)
+ * and a 2 GB sparse safetensors for `info` (scripts/make-big-safetensors.ts). Every timing runs
+ * the real CLI in a child process; peak memory is that process's maxRSS (worker threads share it).
+ * The machine is shared: the load average is printed beside the figures.
+ */
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, statSync } from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { fitMarchenkoPastur } from '../lib/math/mp-fit';
+import { eigvalsh } from '../lib/math/eigvalsh';
+import { gram } from '../lib/math/gram';
+import { tridiagonalize } from '../lib/math/tridiagonalize';
+import { setDefaultCpuKernel, wasmKernelsAvailable, type CpuKernel } from '../lib/math/wasm/spectra-kernels';
+import { farmsAnalyze } from '../lib/analysis/spectra/farms';
+import { wwMetrics } from '../lib/analysis/spectra/metrics';
+import { openModel, pickPrimary } from '../lib/formats/registry';
+import { openNodeModel } from '../lib/io/node/node-file-source';
+import { buildLayers } from '../lib/model/build-layers';
+import { layerMatrices } from '../lib/model/layer-matrices';
+import type { Layer } from '../lib/model/layer';
+import { gpt2Tensors, makeGpt2Checkpoint } from './make-gpt2-checkpoint';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const CLI = path.join(ROOT, 'cli/weightlens.mjs');
+const BENCH_DIR = path.join(ROOT, '.bench');
+const GPT2 = path.join(BENCH_DIR, 'gpt2-small.safetensors');
+const BIG = path.join(BENCH_DIR, 'big-sparse.safetensors');
+
+/** Issue 3's targets on the 2-core reference machine. */
+const TARGETS = {
+  analyzeS: 12, // WeightWatcher 0.7.5.5 on the same 49 layers
+  farmsS: 3,
+  analyzeMB: 600,
+  infoS: 2,
+  infoMB: 200,
+};
+
+const args = process.argv.slice(2);
+const runsArg = args.indexOf('--runs');
+const RUNS = runsArg >= 0 ? Math.max(1, Number(args[runsArg + 1]) || 1) : 3;
+const INFO_RUNS = runsArg >= 0 ? Math.max(1, Number(args[runsArg + 1]) || 1) : 5;
+const onlyArg = args.indexOf('--only');
+const ONLY = onlyArg >= 0 ? new Set((args[onlyArg + 1] ?? '').split(',')) : null;
+const want = (s: string) => !ONLY || ONLY.has(s);
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+}
+
+// Reports the child's peak RSS and CPU time on exit. resourceUsage().maxRSS is the whole process, worker
+// threads included (they share its address space), which is what a user's machine sees.
+const RSS_HOOK = `data:text/javascript,${encodeURIComponent(
+  "import { writeSync } from 'node:fs'; process.on('exit', () => { const u = process.resourceUsage(); writeSync(2, '\\nBENCH_MAXRSS_KB=' + u.maxRSS + ' BENCH_CPU_US=' + (u.userCPUTime + u.systemCPUTime) + '\\n'); });",
+)}`;
+
+interface Timed {
+  wallS: number;
+  /** CPU seconds of the whole process, all threads: the work done, whatever else the cores are running. */
+  cpuS: number;
+  rssMB: number;
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** `weightlens --version`: rebuilds the CLI bundle if a source changed, so no timed run pays for that. */
+function warmCli(): void {
+  const v = spawnSync(process.execPath, [CLI, '--version'], { cwd: ROOT, encoding: 'utf8' });
+  if (v.status !== 0) throw new Error(`weightlens --version failed: ${v.stderr}`);
+}
+
+function runCli(cliArgs: string[]): Promise<Timed> {
+  // Other people edit lib/ while the bench runs; the launcher would rebuild inside the timing.
+  warmCli();
+  return new Promise((done, fail) => {
+    const t0 = performance.now();
+    const child = spawn(process.execPath, ['--import', RSS_HOOK, CLI, ...cliArgs], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    child.on('error', fail);
+    child.on('close', (code) => {
+      const wallS = (performance.now() - t0) / 1000;
+      const m = /BENCH_MAXRSS_KB=(\d+) BENCH_CPU_US=(\d+)/.exec(stderr);
+      done({
+        wallS,
+        rssMB: m ? Number(m[1]) / 1024 : NaN,
+        cpuS: m ? Number(m[2]) / 1e6 : NaN,
+        code: code ?? -1,
+        stdout,
+        stderr: stderr.replace(/\n?BENCH_MAXRSS_KB=\d+ BENCH_CPU_US=\d+\n/, ''),
+      });
+    });
+  });
+}
+
+interface Row {
+  what: string;
+  runs: Timed[];
+  targetS?: number;
+  targetMB?: number;
+  note?: string;
+  /** Threads the command computed on (CPU s / threads ≈ its wall time on otherwise idle cores). */
+  threads?: number;
+}
+
+async function timeCli(what: string, cliArgs: string[], runs: number, targets: Pick<Row, 'targetS' | 'targetMB'>): Promise<Row> {
+  const out: Timed[] = [];
+  for (let i = 0; i < runs; i++) {
+    const r = await runCli(cliArgs);
+    if (r.code !== 0) throw new Error(`weightlens ${cliArgs.join(' ')} exited ${r.code}: ${r.stderr.trim()}`);
+    out.push(r);
+    process.stderr.write(`  ${what}: run ${i + 1}/${runs} ${r.wallS.toFixed(2)} s (CPU ${r.cpuS.toFixed(1)} s), ${r.rssMB.toFixed(0)} MB (load ${os.loadavg()[0]!.toFixed(1)})\n`);
+  }
+  return { what, runs: out, ...targets };
+}
+
+function verdict(value: number, target: number | undefined): string {
+  if (target === undefined || !Number.isFinite(value)) return '';
+  return value <= target ? 'met' : `missed ×${(value / target).toFixed(1)}`;
+}
+
+function printTable(headers: string[], rows: string[][]): void {
+  const w = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  const line = (cells: string[]) => cells.map((c, i) => (i === 0 ? c.padEnd(w[i]!) : c.padStart(w[i]!))).join('  ');
+  console.log(line(headers));
+  console.log(w.map((n) => '-'.repeat(n)).join('  '));
+  for (const r of rows) console.log(line(r));
+}
+
+function ensureFiles(): void {
+  mkdirSync(BENCH_DIR, { recursive: true });
+  const expected = gpt2Tensors().reduce((s, [, [a, b]]) => s + a * b * 4, 0);
+  if (!existsSync(GPT2) || statSync(GPT2).size < expected) {
+    process.stderr.write(`writing ${path.relative(ROOT, GPT2)} (~${(expected / 1e6).toFixed(0)} MB, once) ...\n`);
+    makeGpt2Checkpoint(GPT2, 1);
+  }
+  if (want('info') && !existsSync(BIG)) {
+    const r = spawnSync(process.execPath, ['--import', 'tsx', path.join(ROOT, 'scripts/make-big-safetensors.ts'), BIG], { cwd: ROOT, stdio: 'inherit' });
+    if (r.status !== 0) throw new Error('make-big-safetensors failed');
+  }
+  warmCli();
+}
+
+/**
+ * Per-stage CPU time of one layer of each GPT-2 shape, in this process (one thread), for each
+ * CPU kernel: what analyze runs (the same lib calls as layerEsd / analyzeLayer). QL is timed as
+ * eigvalsh − tridiagonalize, since the WASM kernel runs both in one call.
+ */
+async function breakdown(): Promise<void> {
+  const input = await openNodeModel(GPT2, (n) => pickPrimary(n));
+  try {
+    const source = await openModel(input);
+    const layers = buildLayers(source.tensors, source.format).filter((l) => l.analyzable);
+    const byShape = new Map<string, Layer[]>();
+    for (const l of layers) {
+      const k = `${l.tensor.shape.join('×')}`;
+      byShape.set(k, [...(byShape.get(k) ?? []), l]);
+    }
+    const kernels: CpuKernel[] = wasmKernelsAvailable() ? ['wasm', 'ts'] : ['ts'];
+    const stages = ['read', 'slices', 'gram', 'tridiag', 'ql', 'ww fit', 'mp fit', 'farms'] as const;
+    for (const kernel of kernels) {
+      setDefaultCpuKernel(kernel);
+      const totals = new Map<string, number>(stages.map((s) => [s, 0]));
+      const rows: string[][] = [];
+      for (const [shape, group] of byShape) {
+        const l = group[0]!;
+        const t: Record<string, number> = {};
+        let t0 = performance.now();
+        const lap = (name: string) => {
+          const now = performance.now();
+          t[name] = (t[name] ?? 0) + (now - t0) / 1000;
+          t0 = now;
+        };
+        const data = await source.read(l.tensor.name);
+        lap('read');
+        const mats = layerMatrices(l, data);
+        lap('slices');
+        const evals: number[] = [];
+        for (const m of mats) {
+          t0 = performance.now();
+          const { g, k } = gram(m.data, m.rows, m.cols, { kernel });
+          lap('gram');
+          const copy = g.slice();
+          t0 = performance.now();
+          tridiagonalize(copy, k, { kernel });
+          lap('tridiag');
+          const ev = eigvalsh(g, k, { kernel });
+          lap('eig');
+          for (const v of ev) evals.push(Math.max(0, v));
+        }
+        t.ql = Math.max(0, (t.eig ?? 0) - (t.tridiag ?? 0));
+        const sorted = Float64Array.from(evals).sort();
+        t0 = performance.now();
+        wwMetrics(sorted, l.N);
+        lap('ww fit');
+        fitMarchenkoPastur(sorted, l.N, l.M);
+        lap('mp fit');
+        farmsAnalyze(l, data, {});
+        lap('farms');
+        for (const s of stages) totals.set(s, totals.get(s)! + (t[s] ?? 0) * group.length);
+        rows.push([`${shape} (×${group.length})`, ...stages.map((s) => (t[s] ?? 0).toFixed(3))]);
+      }
+      rows.push([`all ${layers.length} layers, CPU s`, ...stages.map((s) => totals.get(s)!.toFixed(2))]);
+      console.log(`\nWhere the time goes, ${kernel} kernels: seconds per layer of each shape, one thread, in-process (last row: × layer count, summed)`);
+      printTable(['shape', ...stages], rows);
+      const full = ['read', 'slices', 'gram', 'tridiag', 'ql', 'ww fit'].reduce((s, k) => s + totals.get(k)!, 0);
+      const pct = (k: string) => `${((100 * totals.get(k)!) / full).toFixed(0)}%`;
+      const threads = Math.min(4, os.availableParallelism());
+      console.log(
+        `default analyze ≈ ${full.toFixed(1)} CPU s (gram ${pct('gram')}, tridiag ${pct('tridiag')}, ql ${pct('ql')}, ` +
+          `ww fit ${pct('ww fit')}, read + slices ${(((totals.get('read')! + totals.get('slices')!) * 100) / full).toFixed(0)}%); ` +
+          `on ${threads} idle cores ≈ ${(full / threads).toFixed(1)} s wall; --farms-only ≈ ${(totals.get('farms')! / threads).toFixed(1)} s wall`,
+      );
+    }
+    setDefaultCpuKernel('auto');
+  } finally {
+    await input.close();
+  }
+}
+
+async function main(): Promise<void> {
+  const cpus = os.cpus();
+  console.log('WeightLens bench');
+  console.log(
+    `machine: ${os.availableParallelism()} cores (${cpus[0]?.model.trim() ?? 'unknown CPU'}), ${(os.totalmem() / 2 ** 30).toFixed(1)} GiB, ` +
+      `Node ${process.version}, ${os.platform()}/${os.arch()}`,
+  );
+  console.log(`load average at start: ${os.loadavg().map((x) => x.toFixed(2)).join(' ')} (other processes share these cores)`);
+  ensureFiles();
+  console.log(`checkpoint: ${path.relative(ROOT, GPT2)} (${(statSync(GPT2).size / 1e6).toFixed(0)} MB, GPT-2 small shapes, seed 1)`);
+
+  const rows: Row[] = [];
+  if (want('analyze')) {
+    const r = await timeCli('analyze (49 layers)', ['analyze', GPT2, '--json'], RUNS, { targetS: TARGETS.analyzeS, targetMB: TARGETS.analyzeMB });
+    const j = JSON.parse(r.runs[0]!.stdout) as { layers: unknown[]; threads: number; kernel: string };
+    r.note = `${j.layers.length} layers, ${j.threads} threads, ${j.kernel} kernels`;
+    r.threads = j.threads;
+    rows.push(r);
+    const one = await timeCli('analyze --threads 1', ['analyze', GPT2, '--json', '--threads', '1'], 1, {});
+    one.note = 'pool speed-up reference';
+    one.threads = 1;
+    rows.push(one);
+    const ts = await timeCli('analyze --kernel ts', ['analyze', GPT2, '--json', '--kernel', 'ts'], 1, {});
+    ts.note = 'TypeScript kernels (the reference)';
+    ts.threads = (JSON.parse(ts.runs[0]!.stdout) as { threads: number }).threads;
+    rows.push(ts);
+  }
+  if (want('farms')) {
+    const r = await timeCli('analyze --farms-only', ['analyze', GPT2, '--json', '--farms-only'], RUNS, { targetS: TARGETS.farmsS, targetMB: TARGETS.analyzeMB });
+    r.note = 'FARMS alone: 100×200 windows, 10×10 grid';
+    r.threads = (JSON.parse(r.runs[0]!.stdout) as { threads: number }).threads;
+    rows.push(r);
+  }
+  if (want('info')) {
+    const r = await timeCli('info 2 GB sparse', ['info', BIG], INFO_RUNS, { targetS: TARGETS.infoS, targetMB: TARGETS.infoMB });
+    r.note = `${(statSync(BIG).size / 1e9).toFixed(1)} GB safetensors`;
+    r.threads = 1;
+    rows.push(r);
+  }
+  if (rows.length) {
+    console.log(
+      '\nCLI timings (median of the runs; wall clock of the whole process; CPU s = user + system time of all its threads,\n' +
+        'the work itself; CPU/thr s = CPU s / threads, what the wall time approaches on otherwise idle cores; peak RSS incl. worker threads)',
+    );
+    printTable(
+      ['command', 'runs', 'median s', 'min s', 'CPU s', 'CPU/thr s', 'target s', 'time', 'peak MB', 'target MB', 'memory', 'note'],
+      rows.map((r) => {
+        const s = median(r.runs.map((x) => x.wallS));
+        const mb = Math.max(...r.runs.map((x) => x.rssMB));
+        return [
+          r.what,
+          String(r.runs.length),
+          s.toFixed(2),
+          Math.min(...r.runs.map((x) => x.wallS)).toFixed(2),
+          median(r.runs.map((x) => x.cpuS)).toFixed(1),
+          r.threads ? (median(r.runs.map((x) => x.cpuS)) / r.threads).toFixed(1) : '',
+          r.targetS === undefined ? '' : `≤ ${r.targetS}`,
+          verdict(s, r.targetS),
+          mb.toFixed(0),
+          r.targetMB === undefined ? '' : `< ${r.targetMB}`,
+          verdict(mb, r.targetMB),
+          r.note ?? '',
+        ];
+      }),
+    );
+  }
+  if (want('breakdown')) await breakdown();
+  console.log(`\nload average at end: ${os.loadavg().map((x) => x.toFixed(2)).join(' ')}`);
+}
+
+await main();
