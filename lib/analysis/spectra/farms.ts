@@ -118,64 +118,100 @@ export function farmsEsd(
   cols: number,
   options: FarmsOptions = {},
 ): { evals: Float64Array; nr: number; nc: number; windows: number } {
+  return windowsEsd(data, rows, cols, false, options);
+}
+
+/**
+ * farmsEsd over a matrix stored as given (`transposed` false) or stored as its transpose
+ * (`transposed` true: `data` is cols × rows). A window's singular values equal its transpose's, so
+ * an [in, out] weight needs no transposed copy: each window is read as the transposed block.
+ */
+function windowsEsd(
+  data: ArrayLike<number>,
+  rows: number,
+  cols: number,
+  transposed: boolean,
+  options: FarmsOptions,
+): { evals: Float64Array; nr: number; nc: number; windows: number } {
   const nr = Math.min(rows, Math.max(1, Math.floor(options.nr ?? 100)));
   const nc = Math.min(cols, Math.max(1, Math.floor((options.nr ?? 100) * (options.qRatio ?? 2))));
   const ops = Math.max(1, Math.floor(options.opsPerDim ?? 10));
   const rStarts = windowStarts(rows, nr, ops);
   const cStarts = windowStarts(cols, nc, ops);
+  // The same windows in storage coordinates.
+  const [sRows, sCols, wr, wc] = transposed ? [cols, rows, nc, nr] : [rows, cols, nr, nc];
+  const [outer, inner] = transposed ? [cStarts, rStarts] : [rStarts, cStarts];
   const k = Math.min(nr, nc);
   const n = Math.max(nr, nc);
-  const out = new Float64Array(rStarts.length * cStarts.length * k);
+  const windows = rStarts.length * cStarts.length;
+  const out = new Float64Array(windows * k);
   let at = 0;
   // The fused WASM kernel keeps the matrix in its memory and runs each window with no copies.
-  const wasm = useWasmKernel(options) ? wasmWindows(data, rows, cols, nr, nc) : null;
+  const wasm = useWasmKernel(options) ? wasmWindows(data, sRows, sCols, wr, wc) : null;
   if (wasm) {
     try {
-      for (const r0 of rStarts) {
+      for (const r0 of outer) {
         // Windows two at a time: their QL runs interleave (same results as one at a time).
-        for (let j = 0; j < cStarts.length; j += 2) {
+        for (let j = 0; j < inner.length; j += 2) {
           throwIfAborted(options.signal);
-          const evs = j + 1 < cStarts.length ? wasm.eigenvaluesPair(r0, cStarts[j]!, cStarts[j + 1]!) : [wasm.eigenvalues(r0, cStarts[j]!)];
+          const evs = j + 1 < inner.length ? wasm.eigenvaluesPair(r0, inner[j]!, inner[j + 1]!) : [wasm.eigenvalues(r0, inner[j]!)];
           for (const ev of evs) for (let i = 0; i < k; i++) out[at++] = Math.max(0, ev[i]!);
         }
       }
     } finally {
       wasm.release();
     }
-    return { evals: out.sort(), nr, nc, windows: rStarts.length * cStarts.length };
+    return { evals: out.sort(), nr, nc, windows };
   }
   const a = new Float64Array(k * n);
-  for (const r0 of rStarts) {
-    for (const c0 of cStarts) {
+  for (const r0 of outer) {
+    for (const c0 of inner) {
       throwIfAborted(options.signal);
-      // Smaller side of the window as contiguous rows for the Gram kernel.
-      if (nr <= nc) {
-        for (let i = 0; i < nr; i++) {
-          const src = (r0 + i) * cols + c0;
-          for (let j = 0; j < nc; j++) a[i * nc + j] = data[src + j]!;
+      // Smaller side of the stored window as contiguous rows for the Gram kernel.
+      if (wr <= wc) {
+        for (let i = 0; i < wr; i++) {
+          const src = (r0 + i) * sCols + c0;
+          for (let j = 0; j < wc; j++) a[i * wc + j] = data[src + j]!;
         }
       } else {
-        for (let i = 0; i < nr; i++) {
-          const src = (r0 + i) * cols + c0;
-          for (let j = 0; j < nc; j++) a[j * nr + i] = data[src + j]!;
+        for (let i = 0; i < wr; i++) {
+          const src = (r0 + i) * sCols + c0;
+          for (let j = 0; j < wc; j++) a[j * wr + i] = data[src + j]!;
         }
       }
       const ev = eigvalsh(gramOfRows(a, k, n, options), k, options);
       for (let i = 0; i < k; i++) out[at++] = Math.max(0, ev[i]!);
     }
   }
-  return { evals: out.sort(), nr, nc, windows: rStarts.length * cStarts.length };
+  return { evals: out.sort(), nr, nc, windows };
+}
+
+/**
+ * The [out, in·kh·kw] matrix FARMS windows, without a copy when the stored tensor already is that
+ * matrix (PyTorch/ONNX layouts). [in, out] weights (GPT-2 Conv1D, Paddle, Keras Dense) could be
+ * windowed in place as transposed blocks (`transposed`), but the tiled transpose plus wide windows
+ * measured faster with the WASM kernel (127 ms against 189 ms for a 768×3072 layer).
+ */
+function farmsView(layer: Layer, data: Float32Array): { data: ArrayLike<number>; rows: number; cols: number; transposed: boolean } {
+  const layout = layer.slices.layout;
+  if (layout === 'unknown' || layout === 'oi' || layout === 'oihw' || layout === 'oik') {
+    const { out, in: inC, kh, kw } = convAxes(layer.tensor.shape, layout);
+    return { data, rows: out, cols: inC * kh * kw, transposed: false };
+  }
+  const m = farmsMatrix(layer, data);
+  return { ...m, transposed: false };
 }
 
 /** FARMS α of one layer with the published defaults (every one adjustable). */
 export function farmsAnalyze(layer: Layer, data: Float32Array, options: FarmsOptions = {}): FarmsResult | null {
-  const m = farmsMatrix(layer, data);
+  const m = farmsView(layer, data);
+  const { evals, nr, nc, windows } = windowsEsd(m.data, m.rows, m.cols, m.transposed, options);
+  // Conv kernels are scaled by √convNorm before the SVD: every eigenvalue by convNorm.
   const isConv = layer.kind === 'conv2d' || layer.kind === 'conv1d';
   if (isConv) {
-    const f = Math.sqrt(options.convNorm ?? 0.5);
-    for (let i = 0; i < m.data.length; i++) m.data[i] = m.data[i]! * f;
+    const f = options.convNorm ?? 0.5;
+    for (let i = 0; i < evals.length; i++) evals[i] = evals[i]! * f;
   }
-  const { evals, nr, nc, windows } = farmsEsd(m.data, m.rows, m.cols, options);
   const thresh = options.filterZeros ? (options.evalsThresh ?? 1e-5) : 0;
   let first = 0;
   while (first < evals.length && !(evals[first]! > thresh)) first++;
