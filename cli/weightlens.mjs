@@ -55,5 +55,11 @@ async function loadMain() {
   return import('./main.ts');
 }
 
+// `weightlens analyze ... | head` closes the pipe early: stop quietly, as Unix tools do.
+process.stdout.on('error', (e) => {
+  if (e.code === 'EPIPE') process.exit(0);
+  throw e;
+});
+
 const { main } = await loadMain();
 process.exitCode = await main(process.argv.slice(2));
