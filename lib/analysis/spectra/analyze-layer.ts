@@ -74,8 +74,11 @@ export function precheckLayer(layer: Layer, data: Float32Array): LayerSpectrumEr
   let nonZero = 0;
   for (let i = 0; i < data.length; i++) {
     const v = data[i]!;
-    if (!Number.isFinite(v)) nonFinite++;
-    else if (v !== 0) nonZero++;
+    // v − v is 0 for finite v and NaN for ±Inf and NaN: one cheap test on the hot path.
+    if (v !== 0) {
+      if (v - v !== 0) nonFinite++;
+      else nonZero++;
+    }
   }
   if (nonFinite > 0) return fail(layer, 'non-finite', `${layer.name}: ${nonFinite} of ${data.length} weights are NaN or ±Inf; no spectrum`);
   if (nonZero === 0) return fail(layer, 'zero-matrix', `${layer.name}: all ${data.length} weights are zero; no spectrum`);

@@ -123,8 +123,8 @@ export function farmsEsd(
 
 /**
  * farmsEsd over a matrix stored as given (`transposed` false) or stored as its transpose
- * (`transposed` true: `data` is cols × rows). A window's singular values equal its transpose's, so
- * an [in, out] weight needs no transposed copy: each window is read as the transposed block.
+ * (`transposed` true: `data` is cols × rows, e.g. an [in, out] weight). The WASM kernel gathers
+ * each band straight from the transposed storage; the TS fallback transposes once.
  */
 function windowsEsd(
   data: ArrayLike<number>,
@@ -138,23 +138,20 @@ function windowsEsd(
   const ops = Math.max(1, Math.floor(options.opsPerDim ?? 10));
   const rStarts = windowStarts(rows, nr, ops);
   const cStarts = windowStarts(cols, nc, ops);
-  // The same windows in storage coordinates.
-  const [sRows, sCols, wr, wc] = transposed ? [cols, rows, nc, nr] : [rows, cols, nr, nc];
-  const [outer, inner] = transposed ? [cStarts, rStarts] : [rStarts, cStarts];
   const k = Math.min(nr, nc);
   const n = Math.max(nr, nc);
   const windows = rStarts.length * cStarts.length;
   const out = new Float64Array(windows * k);
   let at = 0;
   // The fused WASM kernel keeps the matrix in its memory and runs each window with no copies.
-  const wasm = useWasmKernel(options) ? wasmWindows(data, sRows, sCols, wr, wc) : null;
+  const wasm = useWasmKernel(options) ? wasmWindows(data, rows, cols, nr, nc, transposed) : null;
   if (wasm) {
     try {
-      for (const r0 of outer) {
+      for (const r0 of rStarts) {
         // Windows two at a time: their QL runs interleave (same results as one at a time).
-        for (let j = 0; j < inner.length; j += 2) {
+        for (let j = 0; j < cStarts.length; j += 2) {
           throwIfAborted(options.signal);
-          const evs = j + 1 < inner.length ? wasm.eigenvaluesPair(r0, inner[j]!, inner[j + 1]!) : [wasm.eigenvalues(r0, inner[j]!)];
+          const evs = j + 1 < cStarts.length ? wasm.eigenvaluesPair(r0, cStarts[j]!, cStarts[j + 1]!) : [wasm.eigenvalues(r0, cStarts[j]!)];
           for (const ev of evs) for (let i = 0; i < k; i++) out[at++] = Math.max(0, ev[i]!);
         }
       }
@@ -163,20 +160,21 @@ function windowsEsd(
     }
     return { evals: out.sort(), nr, nc, windows };
   }
+  const m = transposed ? transposeToF64(data, cols, rows) : data;
   const a = new Float64Array(k * n);
-  for (const r0 of outer) {
-    for (const c0 of inner) {
+  for (const r0 of rStarts) {
+    for (const c0 of cStarts) {
       throwIfAborted(options.signal);
-      // Smaller side of the stored window as contiguous rows for the Gram kernel.
-      if (wr <= wc) {
-        for (let i = 0; i < wr; i++) {
-          const src = (r0 + i) * sCols + c0;
-          for (let j = 0; j < wc; j++) a[i * wc + j] = data[src + j]!;
+      // Smaller side of the window as contiguous rows for the Gram kernel.
+      if (nr <= nc) {
+        for (let i = 0; i < nr; i++) {
+          const src = (r0 + i) * cols + c0;
+          for (let j = 0; j < nc; j++) a[i * nc + j] = m[src + j]!;
         }
       } else {
-        for (let i = 0; i < wr; i++) {
-          const src = (r0 + i) * sCols + c0;
-          for (let j = 0; j < wc; j++) a[j * wr + i] = data[src + j]!;
+        for (let i = 0; i < nr; i++) {
+          const src = (r0 + i) * cols + c0;
+          for (let j = 0; j < nc; j++) a[j * nr + i] = m[src + j]!;
         }
       }
       const ev = eigvalsh(gramOfRows(a, k, n, options), k, options);
@@ -186,17 +184,32 @@ function windowsEsd(
   return { evals: out.sort(), nr, nc, windows };
 }
 
+/** Row-major transpose of a rows × cols matrix, in 32 × 32 tiles so reads and writes stay local. */
+function transposeToF64(data: ArrayLike<number>, rows: number, cols: number): Float64Array {
+  const t = new Float64Array(rows * cols);
+  const T = 32;
+  for (let r0 = 0; r0 < rows; r0 += T) {
+    const r1 = Math.min(rows, r0 + T);
+    for (let c0 = 0; c0 < cols; c0 += T) {
+      const c1 = Math.min(cols, c0 + T);
+      for (let r = r0; r < r1; r++) {
+        const src = r * cols;
+        for (let c = c0; c < c1; c++) t[c * rows + r] = data[src + c]!;
+      }
+    }
+  }
+  return t;
+}
+
 /**
  * The [out, in·kh·kw] matrix FARMS windows, without a copy when the stored tensor already is that
- * matrix (PyTorch/ONNX layouts). [in, out] weights (GPT-2 Conv1D, Paddle, Keras Dense) could be
- * windowed in place as transposed blocks (`transposed`), but the tiled transpose plus wide windows
- * measured faster with the WASM kernel (127 ms against 189 ms for a 768×3072 layer).
+ * matrix (PyTorch/ONNX layouts) or its transpose ([in, out]: GPT-2 Conv1D, Paddle, Keras Dense).
  */
 function farmsView(layer: Layer, data: Float32Array): { data: ArrayLike<number>; rows: number; cols: number; transposed: boolean } {
   const layout = layer.slices.layout;
-  if (layout === 'unknown' || layout === 'oi' || layout === 'oihw' || layout === 'oik') {
+  if (layout === 'unknown' || layout === 'oi' || layout === 'oihw' || layout === 'oik' || layout === 'io') {
     const { out, in: inC, kh, kw } = convAxes(layer.tensor.shape, layout);
-    return { data, rows: out, cols: inC * kh * kw, transposed: false };
+    return { data, rows: out, cols: inC * kh * kw, transposed: layout === 'io' };
   }
   const m = farmsMatrix(layer, data);
   return { ...m, transposed: false };

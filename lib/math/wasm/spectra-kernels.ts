@@ -307,8 +307,17 @@ export interface WasmWindows {
  * eigvalsh. W (rows × cols, row-major) goes in one band of nr rows at a time, as float64, so the
  * memory held is nr · cols values, not the whole matrix; windows taken band by band (the FARMS
  * grid order) copy each band once. Null when the memory cannot be had.
+ * `sourceTransposed`: `data` holds Wᵀ (cols × rows, row-major), e.g. an [in, out] weight; each band
+ * is gathered from it directly, so no transposed copy of the whole matrix is ever made.
  */
-export function wasmWindows(data: ArrayLike<number>, rows: number, cols: number, nr: number, nc: number): WasmWindows | null {
+export function wasmWindows(
+  data: ArrayLike<number>,
+  rows: number,
+  cols: number,
+  nr: number,
+  nc: number,
+  sourceTransposed = false,
+): WasmWindows | null {
   if (data.length < rows * cols) return null;
   const k = Math.min(nr, nc);
   const bandBytes = align16(nr * cols * 8);
@@ -336,7 +345,13 @@ export function wasmWindows(data: ArrayLike<number>, rows: number, cols: number,
     }
     if (r0 !== bandRow) {
       const band = new Float64Array(ex.memory.buffer, base, nr * cols);
-      if (ArrayBuffer.isView(data) && 'subarray' in data) {
+      if (sourceTransposed) {
+        // Row j of the source holds column j of W: read it contiguously, write a band column.
+        for (let j = 0; j < cols; j++) {
+          const src = j * rows + r0;
+          for (let i = 0; i < nr; i++) band[i * cols + j] = data[src + i]!;
+        }
+      } else if (ArrayBuffer.isView(data) && 'subarray' in data) {
         band.set((data as unknown as Float64Array).subarray(r0 * cols, (r0 + nr) * cols));
       } else {
         for (let i = 0; i < nr * cols; i++) band[i] = data[r0 * cols + i]!;
