@@ -70,16 +70,18 @@ export function precheckLayer(layer: Layer, data: Float32Array): LayerSpectrumEr
   if (layer.kind === 'other' || layer.M === 0) {
     return fail(layer, 'not-a-matrix', `${layer.name}: ${layer.skipReason ?? `shape [${layer.tensor.shape.join(', ')}] is not a weight matrix`}; no spectrum`);
   }
-  let nonFinite = 0;
+  // Hot path without branches: v·0 is 0 for finite v and NaN for ±Inf/NaN, so the sum stays 0
+  // exactly when every weight is finite; only then is the count of non-zeros the whole story.
+  let poison = 0;
   let nonZero = 0;
-  for (let i = 0; i < data.length; i++) {
+  const n = data.length;
+  for (let i = 0; i < n; i++) {
     const v = data[i]!;
-    // v − v is 0 for finite v and NaN for ±Inf and NaN: one cheap test on the hot path.
-    if (v !== 0) {
-      if (v - v !== 0) nonFinite++;
-      else nonZero++;
-    }
+    poison += v * 0;
+    nonZero += v !== 0 ? 1 : 0;
   }
+  let nonFinite = 0;
+  if (poison !== 0) for (let i = 0; i < n; i++) if (!Number.isFinite(data[i]!)) nonFinite++;
   if (nonFinite > 0) return fail(layer, 'non-finite', `${layer.name}: ${nonFinite} of ${data.length} weights are NaN or ±Inf; no spectrum`);
   if (nonZero === 0) return fail(layer, 'zero-matrix', `${layer.name}: all ${data.length} weights are zero; no spectrum`);
   return null;
