@@ -17,6 +17,20 @@ export interface DemoModel {
   upstreamLicense: string;
 }
 
+/** Demo ids already opened from the page URL (React may run effects twice in development). */
+const openedFromUrl = new Set<string>();
+
+/** `/?model=<demo id>` opens that demo model: a link a user can share. */
+function openDemoFromUrl(models: DemoModel[], open: ReturnType<typeof useModels.getState>['open']): void {
+  const wanted = new URLSearchParams(window.location.search).get('model');
+  const demo = wanted ? models.find((m) => m.id === wanted) : undefined;
+  if (!demo || openedFromUrl.has(demo.id)) return;
+  openedFromUrl.add(demo.id);
+  const url = new URL(demo.url, window.location.href).href;
+  if (useModels.getState().models.some((m) => m.spec.kind === 'url' && m.spec.url === url)) return;
+  void open({ kind: 'url', url, label: demo.file });
+}
+
 export function DemoModels() {
   const open = useModels((s) => s.open);
   const [models, setModels] = useState<DemoModel[] | null>(null);
@@ -24,9 +38,12 @@ export function DemoModels() {
   useEffect(() => {
     fetch('/models/manifest.json')
       .then((r) => (r.ok ? r.json() : Promise.reject(new Error(`HTTP ${r.status}`))))
-      .then((m: { models: DemoModel[] }) => setModels(m.models))
+      .then((m: { models: DemoModel[] }) => {
+        setModels(m.models);
+        openDemoFromUrl(m.models, open);
+      })
       .catch((e: Error) => setFailed(`No demo manifest (${e.message}); run node scripts/prepare-demo.mjs`));
-  }, []);
+  }, [open]);
   return (
     <div className="demo-models" data-testid="demo-models">
       <h3>Demo models</h3>

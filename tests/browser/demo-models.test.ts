@@ -105,3 +105,19 @@ describe('demo models', () => {
     expect(await page.locator('[data-testid="histogram"] rect.bar').count()).toBe(64);
   });
 });
+
+describe('demo permalink', () => {
+  it('opens the demo named in /?model= without a click', async () => {
+    const id = 'silero-vad';
+    const want = await expectedTensorCount(id);
+    const fresh = await openLanding(browser, `&model=${id}`);
+    try {
+      const tab = fresh.locator('[data-testid="model-tab"][data-status="ready"]');
+      await tab.waitFor({ timeout: 60_000 });
+      expect(await fresh.getByTestId('model-tab').count()).toBe(1);
+      expect(Number(await fresh.getByTestId('tensor-count').getAttribute('data-count'))).toBe(want);
+    } finally {
+      await fresh.close();
+    }
+  });
+});
