@@ -2,7 +2,7 @@ import type { FormatName, TensorInfo } from '../formats/types';
 import { isScalarDType } from '../formats/dtype';
 import { blockIndex } from './block-index';
 import type { Layer, LayerKind, LayerOptions, SliceSpec } from './layer';
-import { resolveLayerOptions } from './layer';
+import { NO_LAYER_LIMITS, resolveLayerOptions } from './layer';
 import { conv1dLayout, conv2dLayout, convAxes, denseLayout, isKerasKernelName } from './weight-layout';
 
 /**
@@ -149,6 +149,7 @@ export function buildLayers(tensors: readonly TensorInfo[], format: FormatName |
       analyzable: skipReason === undefined,
     };
     if (skipReason !== undefined) layer.skipReason = skipReason;
+    if (skipReason !== undefined && skipReasonOf(t, g, NO_LAYER_LIMITS) === undefined) layer.limited = true;
     layers.push(layer);
   }
   return layers;

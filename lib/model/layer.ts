@@ -70,6 +70,8 @@ export interface Layer {
   analyzable: boolean;
   /** Why the layer is not analysed, in words a user can act on. */
   skipReason?: string;
+  /** Skipped only for WeightWatcher's size limits (min_evals, max_evals, max_N): analyzable when they are lifted. */
+  limited?: boolean;
 }
 
 /**

@@ -27,6 +27,12 @@ export interface SpectraViewParams {
   settings: SpectraSettings;
   /** ?gpu=1: WebGPU even on a software adapter (to compare backends where no hardware GPU is). */
   forceGpu: boolean;
+  /**
+   * ?limits=off: also analyze the layers WeightWatcher's defaults skip (min_evals, max_evals,
+   * max_N — e.g. a 50257-row embedding). Per-layer results do not depend on it, so it is not part
+   * of the run's cache key.
+   */
+  allLayers: boolean;
 }
 
 const FITS: readonly FitMethod[] = ['auto', 'xmin_peak', 'xmin_mid', 'clip_xmax'];
@@ -49,6 +55,7 @@ export function parseSpectraParams(q: URLSearchParams): SpectraViewParams {
     layer: q.get('layer') || null,
     esd: q.get('esd') === 'ccdf' ? 'ccdf' : 'hist',
     forceGpu: q.get('gpu') === '1',
+    allLayers: q.get('limits') === 'off',
     settings: {
       fit: fit && FITS.includes(fit) ? fit : d.fit,
       mpFit: q.get('mp') === null ? d.mpFit : q.get('mp') !== '0',
@@ -70,6 +77,7 @@ export function writeSpectraParams(q: URLSearchParams, p: SpectraViewParams): UR
   set('layer', p.layer);
   set('esd', p.esd === 'ccdf' ? 'ccdf' : null);
   set('gpu', p.forceGpu ? '1' : null);
+  set('limits', p.allLayers ? 'off' : null);
   set('fit', s.fit === d.fit ? null : s.fit);
   set('mp', s.mpFit === d.mpFit ? null : s.mpFit ? '1' : '0');
   set('farms', s.farms === d.farms ? null : s.farms ? '1' : '0');

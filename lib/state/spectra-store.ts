@@ -67,7 +67,10 @@ export const useSpectra = create<SpectraState>((set, get) => {
     start(model, layers, settings, forceCpu, forceGpu = false) {
       const key = spectraRunKey(model.modelId, settings, forceCpu, forceGpu);
       const existing = get().runs[key];
-      if (existing && (existing.status === 'done' || existing.status === 'running')) return key;
+      // A run that already covers these layers (done, or still going) is the answer; a wider layer
+      // set (limits lifted) continues it, analyzing only the layers it lacks.
+      const covered = existing !== undefined && layers.every((l) => existing.tensors.includes(l.tensor.name));
+      if (existing && covered && (existing.status === 'done' || existing.status === 'running')) return key;
       controller?.abort();
       const ctrl = new AbortController();
       controller = ctrl;

@@ -262,3 +262,23 @@ describe.skipIf(!HAS_DET)('Spectra backends', () => {
     await gpu.close();
   });
 });
+
+describe.skipIf(!HAS_DET)('Spectra past WeightWatcher\'s limits', () => {
+  it('analyzes the layers the default limits skip when asked (limits=off in the URL)', async () => {
+    const p = await newSpectraPage('model=paddleocr-det');
+    try {
+      await p.locator(doneSelector).waitFor({ timeout: 120_000 });
+      const toggle = p.getByTestId('spectra-limits-off');
+      expect(await toggle.isChecked()).toBe(false);
+      const skipped = Number((await p.getByTestId('spectra-limits').innerText()).match(/the (\d+) layer/)![1]);
+      expect(skipped).toBeGreaterThan(0);
+      await toggle.check();
+      await p.waitForURL(/limits=off/);
+      await p.locator(doneSelector).waitFor({ timeout: 120_000 });
+      expect(Number(await p.getByTestId('spectra-progress').getAttribute('data-total'))).toBe(49 + skipped);
+      expect(Number(await p.getByTestId('spectra-progress').getAttribute('data-done'))).toBe(49 + skipped);
+    } finally {
+      await p.close();
+    }
+  });
+});

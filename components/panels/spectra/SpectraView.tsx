@@ -35,6 +35,11 @@ function demoOf(m: OpenModel, demos: DemoModel[]): DemoModel | undefined {
  * metrics table and charts. The URL holds the model (open model id or demo id), the selected layer,
  * the ESD view and the analysis settings, so the page is a permalink.
  */
+/** A weight matrix the catalog skipped only for WeightWatcher's size limits, so it can still be analyzed. */
+function pastLimitsOnly(l: Layer): boolean {
+  return !l.analyzable && l.limited === true;
+}
+
 export function SpectraView() {
   const [params, setParams] = useState<SpectraViewParams | null>(null);
   const [demos, setDemos] = useState<DemoModel[] | null>(null);
@@ -92,7 +97,12 @@ export function SpectraView() {
     update({ model: demoOf(model, demos)?.id ?? model.id });
   }, [params, model, demos, update]);
 
-  const layers = useMemo(() => (model?.status === 'ready' ? (model.layers ?? []).filter((l) => l.analyzable) : NO_LAYERS), [model]);
+  const allLayers = params?.allLayers ?? false;
+  const layers = useMemo(
+    () => (model?.status === 'ready' ? (model.layers ?? []).filter((l) => l.analyzable || (allLayers && pastLimitsOnly(l))) : NO_LAYERS),
+    [model, allLayers],
+  );
+  const pastLimits = useMemo(() => (model?.status === 'ready' ? (model.layers ?? []).filter(pastLimitsOnly).length : 0), [model]);
   const settings = params?.settings;
   const forceGpu = params?.forceGpu ?? false;
   const key = model && settings ? spectraRunKey(model.id, settings, forceCpu, forceGpu) : null;
@@ -106,8 +116,9 @@ export function SpectraView() {
   useEffect(() => {
     if (!model || model.status !== 'ready' || !settings || layers.length === 0) return;
     start({ modelId: model.id, spec: model.spec }, layers, settings, forceCpu, forceGpu);
-    // Only a new model, new settings or a backend switch start a run; cancelling must not restart it.
-  }, [model?.id, model?.status, key]);
+    // Only a new model, new settings, a backend switch or a wider layer set start a run; cancelling
+    // must not restart it.
+  }, [model?.id, model?.status, key, allLayers]);
 
   // Select the first layer to arrive when the URL names none.
   const firstArrived = run ? Object.keys(run.results)[0] : undefined;
@@ -189,6 +200,12 @@ export function SpectraView() {
     body = (
       <>
         {run && <SpectraProgress run={run} workers={Math.min(getComputePool().size, layers.length)} onCancel={cancel} onResume={() => start({ modelId: model.id, spec: model.spec }, layers, params.settings, forceCpu, forceGpu)} />}
+        {pastLimits > 0 && (
+          <label className="sp-limits" data-testid="spectra-limits">
+            <input type="checkbox" checked={params.allLayers} onChange={(e) => update({ allLayers: e.target.checked })} data-testid="spectra-limits-off" />
+            Also analyze the {pastLimits} layer{pastLimits === 1 ? '' : 's'} WeightWatcher skips by default (min_evals 10, max_evals 15000, max_N 50000)
+          </label>
+        )}
         <LayerMetricsTable rows={rows} selected={params.layer} onSelect={selectLayer} />
         {selected ? (
           <LayerDetail key={selected.name} layer={selected} result={shownRun?.results[selected.tensor.name]} esd={params.esd} onEsd={onEsd} name={`${name}-${selected.name.replace(/[^\w.-]+/g, '_')}`} />

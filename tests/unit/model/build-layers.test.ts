@@ -242,3 +242,21 @@ describe('layerNameOf', () => {
     expect(layerNameOf('/model/layers.0/self_attn/q_proj/weight')).toBe('/model/layers.0/self_attn/q_proj');
   });
 });
+
+describe('layers skipped only by the size limits', () => {
+  it('are marked `limited`, so a user can analyze them past the limits', () => {
+    const t = (name: string, shape: number[], dtype = 'F32') => ({ name, shape, dtype, byteLength: shape.reduce((a, b) => a * b, 1) * 4, decodable: true });
+    const layers = buildLayers(
+      [t('wte.weight', [50257, 768]), t('h.0.mlp.c_fc.weight', [768, 3072]), t('tiny.weight', [3, 3]), t('ids', [4, 4], 'I64')],
+      'safetensors',
+    );
+    const by = (n: string) => layers.find((l) => l.tensor.name === n)!;
+    expect(by('wte.weight').analyzable).toBe(false);
+    expect(by('wte.weight').limited).toBe(true);
+    expect(by('tiny.weight').limited).toBe(true);
+    expect(by('h.0.mlp.c_fc.weight').analyzable).toBe(true);
+    expect(by('h.0.mlp.c_fc.weight').limited).toBeUndefined();
+    expect(by('ids').analyzable).toBe(false);
+    expect(by('ids').limited).toBeUndefined();
+  });
+});

@@ -79,14 +79,16 @@ describe('fitRobustnessChart', () => {
 describe('spectra URL settings', () => {
   it('round-trips through the query string, writing only what differs from the defaults', () => {
     const q = new URLSearchParams('cpu=1&testhooks=1');
-    const p = { model: 'paddleocr-det', layer: 'conv2d_107.w_0', esd: 'ccdf' as const, forceGpu: true, settings: { ...DEFAULT_SPECTRA_SETTINGS, fit: 'xmin_peak' as const, farmsNr: 50 } };
+    const p = { model: 'paddleocr-det', layer: 'conv2d_107.w_0', esd: 'ccdf' as const, forceGpu: true, allLayers: true, settings: { ...DEFAULT_SPECTRA_SETTINGS, fit: 'xmin_peak' as const, farmsNr: 50 } };
     writeSpectraParams(q, p);
     expect(q.get('cpu')).toBe('1');
     expect(q.get('fit')).toBe('xmin_peak');
     expect(q.get('farms_nr')).toBe('50');
     expect(q.has('farms')).toBe(false);
     expect(q.get('gpu')).toBe('1');
+    expect(q.get('limits')).toBe('off');
     expect(parseSpectraParams(q)).toEqual(p);
+    expect(parseSpectraParams(new URLSearchParams('')).allLayers).toBe(false);
     expect(parseSpectraParams(new URLSearchParams('fit=bogus&farms_ops=-3&mp=0')).settings).toEqual({ ...DEFAULT_SPECTRA_SETTINGS, mpFit: false });
   });
 
