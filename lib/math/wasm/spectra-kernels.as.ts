@@ -52,8 +52,18 @@ const GROUP = 4;
  */
 function pack(src: usize, k: i32, ld: i32, trans: i32, srcF32: i32, panel: usize, c0: i32, w: i32, wp: i32): void {
   const kp = (k + 3) & ~3;
-  memory.fill(panel, 0, <usize>(kp >> 2) * blockBytes(wp));
-  if (!trans) {
+  // Every entry is written below unless there are padding rows or columns.
+  if (kp != k || wp != w) memory.fill(panel, 0, <usize>(kp >> 2) * blockBytes(wp));
+  if (!trans && !srcF32) {
+    // Columns c, c+1 of a row are adjacent in the panel as in A: copy them as one f64x2.
+    const wPairs = <usize>(w >> 1);
+    for (let i = 0; i < k; i++) {
+      const s = src + ((<usize>i * <usize>ld + <usize>c0) << 3);
+      const dst = panelAt(panel, wp, i, 0);
+      for (let q: usize = 0; q < wPairs; q++) v128.store(dst + (q << 6), v128.load(s + (q << 4)));
+      if (w & 1) store<f64>(dst + (wPairs << 6), load<f64>(s + (wPairs << 4)));
+    }
+  } else if (!trans) {
     for (let i = 0; i < k; i++) {
       const at = <usize>i * <usize>ld + <usize>c0;
       const dst = panelAt(panel, wp, i, 0);
@@ -65,24 +75,46 @@ function pack(src: usize, k: i32, ld: i32, trans: i32, srcF32: i32, panel: usize
         for (let c = 0; c < w; c++) store<f64>(dst + (<usize>(c >> 1) << 6) + (<usize>(c & 1) << 3), load<f64>(s + ((<usize>c) << 3)));
       }
     }
-  } else {
-    // A[i][c] = src[c][i]: read the source rows in order.
-    for (let c = 0; c < w; c++) {
-      const at = <usize>(c0 + c) * <usize>ld;
-      const dst = panelAt(panel, wp, 0, c);
-      if (srcF32) {
-        const s = src + (at << 2);
-        for (let i = 0; i < k; i++) store<f64>(dst + <usize>(i >> 2) * blockBytes(wp) + (<usize>(i & 3) << 4), <f64>load<f32>(s + ((<usize>i) << 2)));
-      } else {
-        const s = src + (at << 3);
-        for (let i = 0; i < k; i++) store<f64>(dst + <usize>(i >> 2) * blockBytes(wp) + (<usize>(i & 3) << 4), load<f64>(s + ((<usize>i) << 3)));
+  } else if (!srcF32) {
+    // A[i][c] = src[c][i]: two source rows (columns c, c+1 of A) at a time, rows i, i+1 of each
+    // read as one f64x2 and interleaved into the panel's (row, column pair) order.
+    const bb = blockBytes(wp);
+    const wPairs = w >> 1;
+    const kPairs = k & ~1;
+    const rowBytes = <usize>ld << 3;
+    for (let q = 0; q < wPairs; q++) {
+      const sx = src + ((<usize>(c0 + 2 * q) * <usize>ld) << 3);
+      const sy = sx + rowBytes;
+      const dst = panel + (<usize>q << 6);
+      for (let i = 0; i < kPairs; i += 2) {
+        const x = v128.load(sx + (<usize>i << 3));
+        const y = v128.load(sy + (<usize>i << 3));
+        const at = dst + <usize>(i >> 2) * bb + (<usize>(i & 3) << 4);
+        v128.store(at, v128.shuffle<f64>(x, y, 0, 2));
+        v128.store(at, v128.shuffle<f64>(x, y, 1, 3), 16);
       }
+      if (kPairs < k) {
+        const at = panelAt(panel, wp, kPairs, 2 * q);
+        store<f64>(at, load<f64>(sx + (<usize>kPairs << 3)));
+        store<f64>(at, load<f64>(sy + (<usize>kPairs << 3)), 8);
+      }
+    }
+    if (w & 1) {
+      const s = src + ((<usize>(c0 + w - 1) * <usize>ld) << 3);
+      for (let i = 0; i < k; i++) store<f64>(panelAt(panel, wp, i, w - 1), load<f64>(s + (<usize>i << 3)));
+    }
+  } else {
+    // A[i][c] = src[c][i] (float32): read the source rows in order.
+    for (let c = 0; c < w; c++) {
+      const s = src + ((<usize>(c0 + c) * <usize>ld) << 2);
+      const dst = panelAt(panel, wp, 0, c);
+      for (let i = 0; i < k; i++) store<f64>(dst + <usize>(i >> 2) * blockBytes(wp) + (<usize>(i & 3) << 4), <f64>load<f32>(s + ((<usize>i) << 2)));
     }
   }
 }
 
 /** One panel's contribution to the lower triangle of G (k × k): 4 × 2 tiles of f64x2 sums. */
-function gramPanel(panel: usize, k: i32, wp: i32, g: usize): void {
+function gramPanel(panel: usize, k: i32, wp: i32, g: usize, first: bool): void {
   const bb = blockBytes(wp);
   const kk = <usize>k;
   const blocks = (k + 3) >> 2;
@@ -132,6 +164,24 @@ function gramPanel(panel: usize, k: i32, wp: i32, g: usize): void {
       const row = kk << 3;
       const g0 = g + ((<usize>i * kk + <usize>j) << 3);
       const two = j + 1 < k;
+      if (first) {
+        // The first panel's sums are stored, not added to a zeroed G (0 + x, so −0 stays +0).
+        store<f64>(g0, 0 + hsum(s00));
+        if (two) store<f64>(g0 + 8, 0 + hsum(s01));
+        if (i + 1 < k) {
+          store<f64>(g0 + row, 0 + hsum(s10));
+          if (two) store<f64>(g0 + row + 8, 0 + hsum(s11));
+        }
+        if (i + 2 < k) {
+          store<f64>(g0 + 2 * row, 0 + hsum(s20));
+          if (two) store<f64>(g0 + 2 * row + 8, 0 + hsum(s21));
+        }
+        if (i + 3 < k) {
+          store<f64>(g0 + 3 * row, 0 + hsum(s30));
+          if (two) store<f64>(g0 + 3 * row + 8, 0 + hsum(s31));
+        }
+        continue;
+      }
       addAt(g0, hsum(s00));
       if (two) addAt(g0 + 8, hsum(s01));
       if (i + 1 < k) {
@@ -150,6 +200,17 @@ function gramPanel(panel: usize, k: i32, wp: i32, g: usize): void {
   }
 }
 
+/** gram() without the mirror: only the lower triangle of G is right (all tridiagonalize reads). */
+function gramLower(src: usize, k: i32, n: i32, ld: i32, trans: i32, srcF32: i32, g: usize, panel: usize, chunk: i32): void {
+  if (n <= 0) memory.fill(g, 0, (<usize>k * <usize>k) << 3);
+  for (let c0 = 0; c0 < n; c0 += chunk) {
+    const w = min(chunk, n - c0);
+    const wp = (w + GROUP - 1) & ~(GROUP - 1);
+    pack(src, k, ld, trans, srcF32, panel, c0, w, wp);
+    gramPanel(panel, k, wp, g, c0 == 0);
+  }
+}
+
 /**
  * G = A·Aᵀ (k × k, full symmetric, float64 at g) for A (k × n) at src, stored row-major or, when
  * trans != 0, as its n × k transpose, ld elements from one stored row to the next; float32 when
@@ -157,37 +218,66 @@ function gramPanel(panel: usize, k: i32, wp: i32, g: usize): void {
  * the panel (4·⌈k/4⌉ × chunk float64).
  */
 export function gram(src: usize, k: i32, n: i32, ld: i32, trans: i32, srcF32: i32, g: usize, panel: usize, chunk: i32): void {
+  gramLower(src, k, n, ld, trans, srcF32, g, panel, chunk);
   const kk = <usize>k;
-  memory.fill(g, 0, (kk * kk) << 3);
-  for (let c0 = 0; c0 < n; c0 += chunk) {
-    const w = min(chunk, n - c0);
-    const wp = (w + GROUP - 1) & ~(GROUP - 1);
-    pack(src, k, ld, trans, srcF32, panel, c0, w, wp);
-    gramPanel(panel, k, wp, g);
-  }
   for (let i: usize = 0; i < kk; i++) {
     for (let j = i + 1; j < kk; j++) store<f64>(g + ((i * kk + j) << 3), load<f64>(g + ((j * kk + i) << 3)));
   }
 }
 
 /**
+ * A −= u·pᵀ + p·uᵀ on row r of the lower triangle (columns 0..r): u and p are the previous
+ * step's vectors. The element formula is the one the fused loop below uses, so where a row is
+ * updated does not change its values.
+ */
+// @ts-ignore: decorator
+@inline function updateRow(rj: usize, r: i32, u: usize, p: usize): void {
+  const fj = load<f64>(u + (<usize>r << 3));
+  const gj = load<f64>(p + (<usize>r << 3));
+  const Fj = f64x2.splat(fj);
+  const Gj = f64x2.splat(gj);
+  const cnt = <usize>(r + 1) << 3;
+  const pairs = cnt & ~(15 as usize);
+  for (let b: usize = 0; b < pairs; b += 16) {
+    v128.store(rj + b, f64x2.sub(v128.load(rj + b), f64x2.add(f64x2.mul(Fj, v128.load(p + b)), f64x2.mul(Gj, v128.load(u + b)))));
+  }
+  if (pairs < cnt) {
+    const at = rj + pairs;
+    store<f64>(at, load<f64>(at) - (fj * load<f64>(p + pairs) + gj * load<f64>(u + pairs)));
+  }
+}
+
+/**
  * Householder tridiagonalization of the symmetric n × n matrix at a (lower triangle read, a
  * overwritten), the algorithm of lib/math/tridiagonalize.ts step for step. Writes the diagonal to
- * d and the sub-diagonal to e (e[i] couples i and i+1, e[n-1] = 0); p is n float64 of scratch.
+ * d and the sub-diagonal to e (e[i] couples i and i+1, e[n-1] = 0); p is 2n float64 of scratch.
+ *
+ * Each step's rank-2 update A −= u·pᵀ + p·uᵀ is deferred into the next step's matrix–vector
+ * product: a row is updated and at once multiplied, so A streams through the cache once per step
+ * instead of twice. Every element gets the same operations in the same order as with the update
+ * done first, so the results are those of the unfused loops bit for bit.
  */
 export function tridiagonalize(a: usize, n: i32, d: usize, e: usize, p: usize): void {
   const nn = <usize>n;
   const row = nn << 3;
   if (n > 0) store<f64>(e + ((nn - 1) << 3), 0);
+  // The pending update (from the step before): u = row uo, p = po; it covers rows 0..i.
+  let pend = false;
+  let uo: usize = 0;
+  let po = p + row;
+  let pc = p;
   for (let i = n - 1; i > 0; i--) {
     const l = i - 1;
     const ri = a + <usize>i * row;
+    if (pend) updateRow(ri, i, uo, po);
     const m = <usize>i; // elements 0..l of row i
     const mPairs = (m & ~(1 as usize)) << 3;
     const mBytes = m << 3;
     const eOut = e + (<usize>(i - 1) << 3);
     if (l === 0) {
       store<f64>(eOut, load<f64>(ri));
+      if (pend) updateRow(a, 0, uo, po);
+      pend = false;
       continue;
     }
     let vs = f64x2.splat(0);
@@ -196,6 +286,8 @@ export function tridiagonalize(a: usize, n: i32, d: usize, e: usize, p: usize): 
     if (mPairs < mBytes) scale += abs<f64>(load<f64>(ri + mPairs));
     if (scale == 0) {
       store<f64>(eOut, load<f64>(ri + (<usize>l << 3)));
+      if (pend) for (let r = 0; r <= l; r++) updateRow(a + <usize>r * row, r, uo, po);
+      pend = false;
       continue;
     }
     // Scaling keeps the squares of tiny or huge entries representable.
@@ -218,8 +310,10 @@ export function tridiagonalize(a: usize, n: i32, d: usize, e: usize, p: usize): 
     h -= f * g;
     store<f64>(ri + (<usize>l << 3), f - g);
 
-    // p = A[0..l, 0..l] · u (u = row i, 0..l) from the lower triangle, four rows at a time.
-    memory.fill(p, 0, mBytes);
+    // p = A[0..l, 0..l] · u (u = row i, 0..l) from the lower triangle, four rows at a time, each
+    // row first brought up to date by the pending update.
+    const P = pc;
+    memory.fill(P, 0, mBytes);
     let j = 0;
     for (; j + 3 <= l; j += 4) {
       const r0 = a + <usize>j * row;
@@ -227,52 +321,117 @@ export function tridiagonalize(a: usize, n: i32, d: usize, e: usize, p: usize): 
       const r2 = r1 + row;
       const r3 = r2 + row;
       const uj = ri + (<usize>j << 3);
+      const U0 = f64x2.splat(load<f64>(uj));
+      const U1 = f64x2.splat(load<f64>(uj, 8));
+      const U2 = f64x2.splat(load<f64>(uj, 16));
+      const U3 = f64x2.splat(load<f64>(uj, 24));
+      let s0 = f64x2.splat(0), s1 = f64x2.splat(0), s2 = f64x2.splat(0), s3 = f64x2.splat(0);
+      const jBytes = <usize>j << 3; // j is a multiple of 4: no odd tail
+      if (pend) {
+        const ur = uo + jBytes;
+        const pr = po + jBytes;
+        const F0 = f64x2.splat(load<f64>(ur));
+        const F1 = f64x2.splat(load<f64>(ur, 8));
+        const F2 = f64x2.splat(load<f64>(ur, 16));
+        const F3 = f64x2.splat(load<f64>(ur, 24));
+        const G0 = f64x2.splat(load<f64>(pr));
+        const G1 = f64x2.splat(load<f64>(pr, 8));
+        const G2 = f64x2.splat(load<f64>(pr, 16));
+        const G3 = f64x2.splat(load<f64>(pr, 24));
+        for (let b: usize = 0; b < jBytes; b += 16) {
+          const qk = v128.load(po + b);
+          const wk = v128.load(uo + b);
+          const v0 = f64x2.sub(v128.load(r0 + b), f64x2.add(f64x2.mul(F0, qk), f64x2.mul(G0, wk)));
+          const v1 = f64x2.sub(v128.load(r1 + b), f64x2.add(f64x2.mul(F1, qk), f64x2.mul(G1, wk)));
+          const v2 = f64x2.sub(v128.load(r2 + b), f64x2.add(f64x2.mul(F2, qk), f64x2.mul(G2, wk)));
+          const v3 = f64x2.sub(v128.load(r3 + b), f64x2.add(f64x2.mul(F3, qk), f64x2.mul(G3, wk)));
+          v128.store(r0 + b, v0);
+          v128.store(r1 + b, v1);
+          v128.store(r2 + b, v2);
+          v128.store(r3 + b, v3);
+          const uk = v128.load(ri + b);
+          s0 = f64x2.add(s0, f64x2.mul(v0, uk));
+          s1 = f64x2.add(s1, f64x2.mul(v1, uk));
+          s2 = f64x2.add(s2, f64x2.mul(v2, uk));
+          s3 = f64x2.add(s3, f64x2.mul(v3, uk));
+          let pk = v128.load(P + b);
+          pk = f64x2.add(pk, f64x2.mul(v0, U0));
+          pk = f64x2.add(pk, f64x2.mul(v1, U1));
+          pk = f64x2.add(pk, f64x2.mul(v2, U2));
+          pk = f64x2.add(pk, f64x2.mul(v3, U3));
+          v128.store(P + b, pk);
+        }
+        // The diagonal block of the pending update: row j+mm, columns j .. j+mm.
+        for (let mm = 0; mm < 4; mm++) {
+          const rm = a + <usize>(j + mm) * row;
+          const fm = load<f64>(ur + (<usize>mm << 3));
+          const gm = load<f64>(pr + (<usize>mm << 3));
+          for (let c = j; c <= j + mm; c++) {
+            const at = rm + (<usize>c << 3);
+            store<f64>(at, load<f64>(at) - (fm * load<f64>(po + (<usize>c << 3)) + gm * load<f64>(uo + (<usize>c << 3))));
+          }
+        }
+      } else {
+        for (let b: usize = 0; b < jBytes; b += 16) {
+          const uk = v128.load(ri + b);
+          const v0 = v128.load(r0 + b);
+          const v1 = v128.load(r1 + b);
+          const v2 = v128.load(r2 + b);
+          const v3 = v128.load(r3 + b);
+          s0 = f64x2.add(s0, f64x2.mul(v0, uk));
+          s1 = f64x2.add(s1, f64x2.mul(v1, uk));
+          s2 = f64x2.add(s2, f64x2.mul(v2, uk));
+          s3 = f64x2.add(s3, f64x2.mul(v3, uk));
+          let pk = v128.load(P + b);
+          pk = f64x2.add(pk, f64x2.mul(v0, U0));
+          pk = f64x2.add(pk, f64x2.mul(v1, U1));
+          pk = f64x2.add(pk, f64x2.mul(v2, U2));
+          pk = f64x2.add(pk, f64x2.mul(v3, U3));
+          v128.store(P + b, pk);
+        }
+      }
+      const pj = P + jBytes;
+      // The 4 × 4 diagonal block, lower triangle, used both ways: p[j+x] += Σ_c A[x][c]·u[c],
+      // c = 0..3 in order, in registers (four independent chains, not a store–load chain).
+      const rb = r0 + jBytes;
+      const a10 = load<f64>(rb + row);
+      const a20 = load<f64>(rb + 2 * row);
+      const a21 = load<f64>(rb + 2 * row, 8);
+      const a30 = load<f64>(rb + 3 * row);
+      const a31 = load<f64>(rb + 3 * row, 8);
+      const a32 = load<f64>(rb + 3 * row, 16);
       const u0 = load<f64>(uj);
       const u1 = load<f64>(uj, 8);
       const u2 = load<f64>(uj, 16);
       const u3 = load<f64>(uj, 24);
-      const U0 = f64x2.splat(u0);
-      const U1 = f64x2.splat(u1);
-      const U2 = f64x2.splat(u2);
-      const U3 = f64x2.splat(u3);
-      let s0 = f64x2.splat(0), s1 = f64x2.splat(0), s2 = f64x2.splat(0), s3 = f64x2.splat(0);
-      const jBytes = <usize>j << 3; // j is a multiple of 4: no odd tail
-      for (let b: usize = 0; b < jBytes; b += 16) {
-        const uk = v128.load(ri + b);
-        const v0 = v128.load(r0 + b);
-        const v1 = v128.load(r1 + b);
-        const v2 = v128.load(r2 + b);
-        const v3 = v128.load(r3 + b);
-        s0 = f64x2.add(s0, f64x2.mul(v0, uk));
-        s1 = f64x2.add(s1, f64x2.mul(v1, uk));
-        s2 = f64x2.add(s2, f64x2.mul(v2, uk));
-        s3 = f64x2.add(s3, f64x2.mul(v3, uk));
-        let pk = v128.load(p + b);
-        pk = f64x2.add(pk, f64x2.mul(v0, U0));
-        pk = f64x2.add(pk, f64x2.mul(v1, U1));
-        pk = f64x2.add(pk, f64x2.mul(v2, U2));
-        pk = f64x2.add(pk, f64x2.mul(v3, U3));
-        v128.store(p + b, pk);
-      }
-      const pj = p + jBytes;
-      addAt(pj, hsum(s0));
-      addAt(pj + 8, hsum(s1));
-      addAt(pj + 16, hsum(s2));
-      addAt(pj + 24, hsum(s3));
-      // The 4 × 4 diagonal block, lower triangle, used both ways.
-      for (let mm = 0; mm < 4; mm++) {
-        const rm = a + <usize>(j + mm) * row + jBytes;
-        const um = load<f64>(uj + (<usize>mm << 3));
-        for (let c = 0; c < mm; c++) {
-          const v = load<f64>(rm + (<usize>c << 3));
-          addAt(pj + (<usize>mm << 3), v * load<f64>(uj + (<usize>c << 3)));
-          addAt(pj + (<usize>c << 3), v * um);
-        }
-        addAt(pj + (<usize>mm << 3), load<f64>(rm + (<usize>mm << 3)) * um);
-      }
+      let q0 = load<f64>(pj) + hsum(s0);
+      let q1 = load<f64>(pj, 8) + hsum(s1);
+      let q2 = load<f64>(pj, 16) + hsum(s2);
+      let q3 = load<f64>(pj, 24) + hsum(s3);
+      q0 = q0 + load<f64>(rb) * u0;
+      q0 = q0 + a10 * u1;
+      q0 = q0 + a20 * u2;
+      q0 = q0 + a30 * u3;
+      q1 = q1 + a10 * u0;
+      q1 = q1 + load<f64>(rb + row, 8) * u1;
+      q1 = q1 + a21 * u2;
+      q1 = q1 + a31 * u3;
+      q2 = q2 + a20 * u0;
+      q2 = q2 + a21 * u1;
+      q2 = q2 + load<f64>(rb + 2 * row, 16) * u2;
+      q2 = q2 + a32 * u3;
+      q3 = q3 + a30 * u0;
+      q3 = q3 + a31 * u1;
+      q3 = q3 + a32 * u2;
+      q3 = q3 + load<f64>(rb + 3 * row, 24) * u3;
+      store<f64>(pj, q0);
+      store<f64>(pj, q1, 8);
+      store<f64>(pj, q2, 16);
+      store<f64>(pj, q3, 24);
     }
     for (; j <= l; j++) {
       const rj = a + <usize>j * row;
+      if (pend) updateRow(rj, j, uo, po);
       const uj = load<f64>(ri + (<usize>j << 3));
       const Uj = f64x2.splat(uj);
       const jb = <usize>j << 3;
@@ -281,92 +440,45 @@ export function tridiagonalize(a: usize, n: i32, d: usize, e: usize, p: usize): 
       for (let b: usize = 0; b < jPairs; b += 16) {
         const v = v128.load(rj + b);
         vs2 = f64x2.add(vs2, f64x2.mul(v, v128.load(ri + b)));
-        v128.store(p + b, f64x2.add(v128.load(p + b), f64x2.mul(v, Uj)));
+        v128.store(P + b, f64x2.add(v128.load(P + b), f64x2.mul(v, Uj)));
       }
       let s = hsum(vs2);
       if (jPairs < jb) {
         const v = load<f64>(rj + jPairs);
         s += v * load<f64>(ri + jPairs);
-        addAt(p + jPairs, v * uj);
+        addAt(P + jPairs, v * uj);
       }
-      addAt(p + jb, s + load<f64>(rj + jb) * uj);
+      addAt(P + jb, s + load<f64>(rj + jb) * uj);
     }
 
     // p ← p/h − hh·u with hh = (pᵀu)/(2h).
     const vH = f64x2.splat(h);
     let vf = f64x2.splat(0);
     for (let b: usize = 0; b < mPairs; b += 16) {
-      const pk = f64x2.div(v128.load(p + b), vH);
-      v128.store(p + b, pk);
+      const pk = f64x2.div(v128.load(P + b), vH);
+      v128.store(P + b, pk);
       vf = f64x2.add(vf, f64x2.mul(pk, v128.load(ri + b)));
     }
     let fsum = hsum(vf);
     if (mPairs < mBytes) {
-      const pk = load<f64>(p + mPairs) / h;
-      store<f64>(p + mPairs, pk);
+      const pk = load<f64>(P + mPairs) / h;
+      store<f64>(P + mPairs, pk);
       fsum += pk * load<f64>(ri + mPairs);
     }
     const hh = fsum / (h + h);
     const vHh = f64x2.splat(hh);
     for (let b: usize = 0; b < mPairs; b += 16) {
-      v128.store(p + b, f64x2.sub(v128.load(p + b), f64x2.mul(vHh, v128.load(ri + b))));
+      v128.store(P + b, f64x2.sub(v128.load(P + b), f64x2.mul(vHh, v128.load(ri + b))));
     }
-    if (mPairs < mBytes) store<f64>(p + mPairs, load<f64>(p + mPairs) - hh * load<f64>(ri + mPairs));
+    if (mPairs < mBytes) store<f64>(P + mPairs, load<f64>(P + mPairs) - hh * load<f64>(ri + mPairs));
 
-    // A −= u·pᵀ + p·uᵀ on the lower triangle, four rows at a time.
-    let r = 0;
-    for (; r + 3 <= l; r += 4) {
-      const r0 = a + <usize>r * row;
-      const r1 = r0 + row;
-      const r2 = r1 + row;
-      const r3 = r2 + row;
-      const ur = ri + (<usize>r << 3);
-      const pr = p + (<usize>r << 3);
-      const F0 = f64x2.splat(load<f64>(ur));
-      const F1 = f64x2.splat(load<f64>(ur, 8));
-      const F2 = f64x2.splat(load<f64>(ur, 16));
-      const F3 = f64x2.splat(load<f64>(ur, 24));
-      const G0 = f64x2.splat(load<f64>(pr));
-      const G1 = f64x2.splat(load<f64>(pr, 8));
-      const G2 = f64x2.splat(load<f64>(pr, 16));
-      const G3 = f64x2.splat(load<f64>(pr, 24));
-      const rBytes = <usize>r << 3; // r is a multiple of 4: pairs cover columns 0..r-1
-      for (let b: usize = 0; b < rBytes; b += 16) {
-        const pk = v128.load(p + b);
-        const uk = v128.load(ri + b);
-        v128.store(r0 + b, f64x2.sub(v128.load(r0 + b), f64x2.add(f64x2.mul(F0, pk), f64x2.mul(G0, uk))));
-        v128.store(r1 + b, f64x2.sub(v128.load(r1 + b), f64x2.add(f64x2.mul(F1, pk), f64x2.mul(G1, uk))));
-        v128.store(r2 + b, f64x2.sub(v128.load(r2 + b), f64x2.add(f64x2.mul(F2, pk), f64x2.mul(G2, uk))));
-        v128.store(r3 + b, f64x2.sub(v128.load(r3 + b), f64x2.add(f64x2.mul(F3, pk), f64x2.mul(G3, uk))));
-      }
-      // The diagonal block: row r+mm, columns r .. r+mm.
-      for (let mm = 0; mm < 4; mm++) {
-        const rm = a + <usize>(r + mm) * row;
-        const fm = load<f64>(ur + (<usize>mm << 3));
-        const gm = load<f64>(pr + (<usize>mm << 3));
-        for (let c = r; c <= r + mm; c++) {
-          const at = rm + (<usize>c << 3);
-          store<f64>(at, load<f64>(at) - (fm * load<f64>(p + (<usize>c << 3)) + gm * load<f64>(ri + (<usize>c << 3))));
-        }
-      }
-    }
-    for (; r <= l; r++) {
-      const rj = a + <usize>r * row;
-      const fj = load<f64>(ri + (<usize>r << 3));
-      const gj = load<f64>(p + (<usize>r << 3));
-      const Fj = f64x2.splat(fj);
-      const Gj = f64x2.splat(gj);
-      const cnt = <usize>(r + 1) << 3;
-      const pairs = cnt & ~(15 as usize);
-      for (let b: usize = 0; b < pairs; b += 16) {
-        v128.store(rj + b, f64x2.sub(v128.load(rj + b), f64x2.add(f64x2.mul(Fj, v128.load(p + b)), f64x2.mul(Gj, v128.load(ri + b)))));
-      }
-      if (pairs < cnt) {
-        const at = rj + pairs;
-        store<f64>(at, load<f64>(at) - (fj * load<f64>(p + pairs) + gj * load<f64>(ri + pairs)));
-      }
-    }
+    // A −= u·pᵀ + p·uᵀ on rows 0..l waits for the next step (or the end).
+    pend = true;
+    uo = ri;
+    pc = po;
+    po = P;
   }
+  if (pend) updateRow(a, 0, uo, po);
   for (let i: usize = 0; i < nn; i++) store<f64>(d + (i << 3), load<f64>(a + i * row + (i << 3)));
 }
 
@@ -444,16 +556,18 @@ export function tql(d: usize, e: usize, n: i32): i32 {
 
 /**
  * Eigenvalues (unsorted, into d) of the Gram matrix of one nr × nc window of the float64 matrix
- * at src (ld elements per row), its top-left at (r0, c0): FARMS's inner step, Gram,
- * tridiagonalization and QL with no copy in or out. g is k × k, panel 4·⌈k/4⌉ × chunk, e and p k
- * float64 each (k = min(nr, nc)). Returns tql's result: -1, or the eigenvalue that did not converge.
+ * at src (ld elements per row), its top-left at (r0, c0), or, when srcTrans != 0, of the matrix
+ * whose transpose is at src (ld elements per row of the transpose): FARMS's inner step, Gram,
+ * tridiagonalization and QL with no copy in or out. g is k × k, panel 4·⌈k/4⌉ × chunk, e k and p 2k
+ * float64 (k = min(nr, nc)). Returns tql's result: -1, or the eigenvalue that did not converge.
  */
 export function windowEigenvalues(
   src: usize, ld: i32, r0: i32, c0: i32, nr: i32, nc: i32, g: usize, panel: usize, chunk: i32, d: usize, e: usize, p: usize,
+  srcTrans: i32,
 ): i32 {
   const k = min(nr, nc);
-  const at = src + ((<usize>r0 * <usize>ld + <usize>c0) << 3);
-  gram(at, k, max(nr, nc), ld, nr > nc ? 1 : 0, 0, g, panel, chunk);
+  const at = src + (srcTrans ? (<usize>c0 * <usize>ld + <usize>r0) << 3 : (<usize>r0 * <usize>ld + <usize>c0) << 3);
+  gramLower(at, k, max(nr, nc), ld, (nr > nc ? 1 : 0) ^ (srcTrans ? 1 : 0), 0, g, panel, chunk);
   tridiagonalize(g, k, d, e, p);
   return tql(d, e, k);
 }
@@ -680,20 +794,21 @@ export function tqlPair(dA: usize, eA: usize, dB: usize, eB: usize, n: i32, st: 
 
 /**
  * windowEigenvalues() for two windows of the same rows, (r0, c0a) and (r0, c0b), their QL runs
- * interleaved (tqlPair): eigenvalues into dA and dB. g, panel and p are reused; eA, eB k float64
+ * interleaved (tqlPair): eigenvalues into dA and dB; src, ld and srcTrans as there. g, panel and p are reused; eA, eB k float64
  * each, st 2 · QL_STATE bytes. Returns tqlPair's result.
  */
 export function windowPairEigenvalues(
   src: usize, ld: i32, r0: i32, c0a: i32, c0b: i32, nr: i32, nc: i32, g: usize, panel: usize, chunk: i32,
-  dA: usize, eA: usize, dB: usize, eB: usize, p: usize, st: usize,
+  dA: usize, eA: usize, dB: usize, eB: usize, p: usize, st: usize, srcTrans: i32,
 ): i32 {
   const k = min(nr, nc);
   const n = max(nr, nc);
-  const trans = nr > nc ? 1 : 0;
-  const row = src + ((<usize>r0 * <usize>ld) << 3);
-  gram(row + ((<usize>c0a) << 3), k, n, ld, trans, 0, g, panel, chunk);
+  const trans = (nr > nc ? 1 : 0) ^ (srcTrans ? 1 : 0);
+  const atA = src + (srcTrans ? (<usize>c0a * <usize>ld + <usize>r0) << 3 : (<usize>r0 * <usize>ld + <usize>c0a) << 3);
+  const atB = src + (srcTrans ? (<usize>c0b * <usize>ld + <usize>r0) << 3 : (<usize>r0 * <usize>ld + <usize>c0b) << 3);
+  gramLower(atA, k, n, ld, trans, 0, g, panel, chunk);
   tridiagonalize(g, k, dA, eA, p);
-  gram(row + ((<usize>c0b) << 3), k, n, ld, trans, 0, g, panel, chunk);
+  gramLower(atB, k, n, ld, trans, 0, g, panel, chunk);
   tridiagonalize(g, k, dB, eB, p);
   return tqlPair(dA, eA, dB, eB, k, st);
 }

@@ -36,11 +36,12 @@ interface KernelExports {
   tql(d: number, e: number, n: number): number;
   windowEigenvalues(
     src: number, ld: number, r0: number, c0: number, nr: number, nc: number, g: number, panel: number, chunk: number, d: number, e: number, p: number,
+    srcTrans: number,
   ): number;
   tqlPair(dA: number, eA: number, dB: number, eB: number, n: number, st: number): number;
   windowPairEigenvalues(
     src: number, ld: number, r0: number, c0a: number, c0b: number, nr: number, nc: number, g: number, panel: number, chunk: number,
-    dA: number, eA: number, dB: number, eB: number, p: number, st: number,
+    dA: number, eA: number, dB: number, eB: number, p: number, st: number, srcTrans: number,
   ): number;
 }
 
@@ -212,7 +213,7 @@ export function wasmTridiagonalize(a: Float64Array, n: number, copyBack: boolean
   if (a.length !== n * n) return null;
   const aBytes = align16(n * n * 8);
   const vBytes = align16(n * 8);
-  const got = instanceWith(aBytes + 3 * vBytes);
+  const got = instanceWith(aBytes + 4 * vBytes); // d, e, p (2n)
   if (!got) return null;
   const { ex, base } = got;
   new Float64Array(ex.memory.buffer, base, n * n).set(a);
@@ -235,7 +236,7 @@ export function wasmEigenvalues(a: Float64Array, n: number): Float64Array | null
   if (a.length !== n * n) return null;
   const aBytes = align16(n * n * 8);
   const vBytes = align16(n * 8);
-  const got = instanceWith(aBytes + 3 * vBytes);
+  const got = instanceWith(aBytes + 4 * vBytes); // d, e, p (2n)
   if (!got) return null;
   const { ex, base } = got;
   new Float64Array(ex.memory.buffer, base, n * n).set(a);
@@ -308,7 +309,8 @@ export interface WasmWindows {
  * memory held is nr · cols values, not the whole matrix; windows taken band by band (the FARMS
  * grid order) copy each band once. Null when the memory cannot be had.
  * `sourceTransposed`: `data` holds Wᵀ (cols × rows, row-major), e.g. an [in, out] weight; each band
- * is gathered from it directly, so no transposed copy of the whole matrix is ever made.
+ * is copied from it as its transpose (cols × nr, contiguous runs of the source) and the kernel
+ * reads it transposed, so no transposed copy of the whole matrix, or of a band, is ever made.
  */
 export function wasmWindows(
   data: ArrayLike<number>,
@@ -324,18 +326,21 @@ export function wasmWindows(
   const gBytes = align16(k * k * 8);
   const panelBytes = panelBytesFor(k);
   const vBytes = align16(k * 8);
-  const got = instanceWith(bandBytes + gBytes + panelBytes + 5 * vBytes + QL_PAIR_STATE_BYTES);
+  const got = instanceWith(bandBytes + gBytes + panelBytes + 6 * vBytes + QL_PAIR_STATE_BYTES);
   if (!got) return null;
   const { ex, base } = got;
   windowsOpen = true;
   const gAt = base + bandBytes;
   const panelAt = gAt + gBytes;
-  const dAt = panelAt + panelBytes; // then e, p, d2, e2, the QL pair state
+  const dAt = panelAt + panelBytes; // then e, p (2k: tridiagonalize's scratch), d2, e2, the QL pair state
   const eAt = dAt + vBytes;
   const pAt = eAt + vBytes;
-  const d2At = pAt + vBytes;
+  const d2At = pAt + 2 * vBytes;
   const e2At = d2At + vBytes;
   const stAt = e2At + vBytes;
+  // The band as the kernel reads it: W's rows r0 .. r0+nr (ld = cols), or their transpose (ld = nr).
+  const ld = sourceTransposed ? nr : cols;
+  const srcTrans = sourceTransposed ? 1 : 0;
   let open = true;
   let bandRow = -1;
   const check = (r0: number, c0: number): void => {
@@ -346,14 +351,16 @@ export function wasmWindows(
     if (r0 !== bandRow) {
       const band = new Float64Array(ex.memory.buffer, base, nr * cols);
       if (sourceTransposed) {
-        // Row j of the source holds column j of W. Blocks of 16 columns: reads stream along 16
-        // source rows, writes fill two cache lines of a band row at a time.
-        const J = 16;
-        for (let j0 = 0; j0 < cols; j0 += J) {
-          const j1 = Math.min(cols, j0 + J);
-          for (let i = 0; i < nr; i++) {
-            const dst = i * cols;
-            for (let j = j0; j < j1; j++) band[dst + j] = data[j * rows + r0 + i]!;
+        // Row j of the source holds column j of W, and its entries r0 .. r0+nr are contiguous:
+        // the band is kept transposed (cols × nr), read in order, and the kernel reads it so.
+        if (ArrayBuffer.isView(data) && 'subarray' in data) {
+          const src = data as unknown as Float32Array; // or any typed array: subarray and set take them all
+          for (let j = 0; j < cols; j++) band.set(src.subarray(j * rows + r0, j * rows + r0 + nr), j * nr);
+        } else {
+          for (let j = 0; j < cols; j++) {
+            const s = j * rows + r0;
+            const o = j * nr;
+            for (let i = 0; i < nr; i++) band[o + i] = data[s + i]!;
           }
         }
       } else if (ArrayBuffer.isView(data) && 'subarray' in data) {
@@ -367,14 +374,14 @@ export function wasmWindows(
   return {
     eigenvalues(r0: number, c0: number): Float64Array {
       check(r0, c0);
-      const failed = ex.windowEigenvalues(base, cols, 0, c0, nr, nc, gAt, panelAt, GRAM_CHUNK, dAt, eAt, pAt);
+      const failed = ex.windowEigenvalues(base, ld, 0, c0, nr, nc, gAt, panelAt, GRAM_CHUNK, dAt, eAt, pAt, srcTrans);
       if (failed >= 0) throw new Error(`tql: no convergence for eigenvalue ${failed} of ${k}`);
       return new Float64Array(ex.memory.buffer, dAt, k).slice();
     },
     eigenvaluesPair(r0: number, c0a: number, c0b: number): [Float64Array, Float64Array] {
       check(r0, c0a);
       check(r0, c0b);
-      const failed = ex.windowPairEigenvalues(base, cols, 0, c0a, c0b, nr, nc, gAt, panelAt, GRAM_CHUNK, dAt, eAt, d2At, e2At, pAt, stAt);
+      const failed = ex.windowPairEigenvalues(base, ld, 0, c0a, c0b, nr, nc, gAt, panelAt, GRAM_CHUNK, dAt, eAt, d2At, e2At, pAt, stAt, srcTrans);
       if (failed >= 0) throw new Error(`tql: no convergence for eigenvalue ${failed % k} of ${k}`);
       return [new Float64Array(ex.memory.buffer, dAt, k).slice(), new Float64Array(ex.memory.buffer, d2At, k).slice()];
     },
