@@ -41,6 +41,8 @@ export const WW_COLUMNS = [
   'alpha', 'alpha_weighted', 'D', 'xmin', 'xmax', 'sigma', 'num_pl_spikes', 'log_norm', 'log_spectral_norm',
   'spectral_norm', 'log_alpha_norm', 'stable_rank', 'entropy', 'lambda_max', 'num_evals', 'N', 'M', 'rf', 'Q', 'warning',
 ];
+/** WeightLens additions: WeightWatcher's matrix_rank, and the W-PCA count (directions holding 99% of Σσ²). */
+export const EXTRA_COLUMNS = ['matrix_rank', 'wpca'];
 const FINGER_COLUMNS = ['num_fingers', 'raw_alpha'];
 export const MP_COLUMNS = ['sigma_mp', 'num_spikes', 'mp_softrank', 'bulk_min', 'bulk_max'];
 export const FARMS_COLUMNS = ['farms_alpha', 'farms_alpha_weighted', 'farms_D', 'farms_xmin', 'farms_spectral_norm', 'farms_nr', 'farms_nc', 'farms_windows'];
@@ -51,6 +53,7 @@ export function analyzeColumns(opts: Pick<AnalyzeOptions, 'farms' | 'farmsOnly' 
   return [
     ...BASE_COLUMNS,
     ...WW_COLUMNS,
+    ...EXTRA_COLUMNS,
     ...(opts.fit === 'clip_xmax' ? FINGER_COLUMNS : []),
     ...(opts.mpFit ? MP_COLUMNS : []),
     ...(opts.farms ? FARMS_COLUMNS : []),
@@ -80,7 +83,7 @@ export function outcomeRow(o: LayerOutcome, columns: readonly string[]): Row {
     cells.error = o.error.message;
   } else {
     if (o.mode === 'full') {
-      for (const c of WW_COLUMNS) {
+      for (const c of [...WW_COLUMNS, ...EXTRA_COLUMNS]) {
         const v = (o as unknown as Record<string, unknown>)[c];
         if (typeof v === 'number' || typeof v === 'string') cells[c] = v;
       }

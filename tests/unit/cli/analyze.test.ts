@@ -162,6 +162,13 @@ describe('weightlens analyze on matrices with known spectra', () => {
         const xmin = row.xmin as number;
         expect(ev.some((v) => Math.abs(v - xmin) <= 1e-9 * max)).toBe(true);
         expect(ev.filter((v) => v >= xmin - 1e-9 * max).length).toBe(row.num_pl_spikes);
+        // Full rank, and W-PCA: the fewest top eigenvalues holding 99% of Σλ.
+        expect(row.matrix_rank).toBe(numEvals);
+        const desc = [...ev].reverse();
+        let acc = 0;
+        let count = 0;
+        while (acc < 0.99 * sum) acc += desc[count++]!;
+        expect(row.wpca, `${name} wpca`).toBe(count);
       }
     },
     TIMEOUT_MS,
@@ -278,7 +285,7 @@ describe('weightlens analyze --csv', () => {
       const lines = plain.stdout.trimEnd().split('\n');
       expect(lines[0]).toBe(
         'layer_id,name,alpha,alpha_weighted,D,xmin,xmax,sigma,num_pl_spikes,log_norm,log_spectral_norm,spectral_norm,' +
-          'log_alpha_norm,stable_rank,entropy,lambda_max,num_evals,N,M,rf,Q,warning,error',
+          'log_alpha_norm,stable_rank,entropy,lambda_max,num_evals,N,M,rf,Q,warning,matrix_rank,wpca,error',
       );
       expect(lines).toHaveLength(1 + 5);
       // Full-precision numbers: the CSV lambda_max of known.a is exactly 1024 · 16².
@@ -293,6 +300,7 @@ describe('weightlens analyze --csv', () => {
       const extra = await cli(['analyze', known, '--csv', '--mp-fit', '--farms', '--fit', 'clip_xmax']);
       const h = extra.stdout.split('\n')[0]!.split(',');
       expect(h.slice(h.indexOf('warning') + 1)).toEqual([
+        'matrix_rank', 'wpca',
         'num_fingers', 'raw_alpha',
         'sigma_mp', 'num_spikes', 'mp_softrank', 'bulk_min', 'bulk_max',
         'farms_alpha', 'farms_alpha_weighted', 'farms_D', 'farms_xmin', 'farms_spectral_norm', 'farms_nr', 'farms_nc', 'farms_windows',
