@@ -3,6 +3,7 @@ import { useMemo, useRef } from 'react';
 import { alphaDepthChart, type DepthLayerInput } from '@/lib/charts/spectra/alpha-depth-chart';
 import { ExportButtons } from '../ui/ExportButtons';
 import { useElementWidth } from '../ui/use-element-width';
+import { ChartGrid } from './ChartGrid';
 
 /** α per layer by depth, raw (filled) and FARMS (hollow); click a point to select its layer. */
 export function AlphaDepthChart({ layers, selected, onSelect, name, height = 240 }: { layers: DepthLayerInput[]; selected: string | null; onSelect: (name: string) => void; name: string; height?: number }) {
@@ -23,14 +24,7 @@ export function AlphaDepthChart({ layers, selected, onSelect, name, height = 240
           {m.bands.map((b, i) => (
             <rect key={i} x={b.x0} y={m.plot.y1} width={b.x1 - b.x0} height={m.plot.y0 - m.plot.y1} className="sp-band" />
           ))}
-          {m.yTicks.map((t) => (
-            <g key={`y${t.label}`}>
-              <line x1={m.plot.x0} x2={m.plot.x1} y1={t.pos} y2={t.pos} className="grid" />
-              <text x={m.plot.x0 - 6} y={t.pos + 3} textAnchor="end" className="tick">
-                {t.label}
-              </text>
-            </g>
-          ))}
+          <ChartGrid axis="y" ticks={m.yTicks} plot={m.plot} />
           {m.refLines.map((r) => (
             <line key={r.label} x1={m.plot.x0} x2={m.plot.x1} y1={r.y} y2={r.y} className="sp-ref">
               <title>{r.label}</title>

@@ -3,6 +3,7 @@ import { useMemo, useRef } from 'react';
 import { alphaQChart, type QLayerInput } from '@/lib/charts/spectra/alpha-q-chart';
 import { ExportButtons } from '../ui/ExportButtons';
 import { useElementWidth } from '../ui/use-element-width';
+import { ChartGrid } from './ChartGrid';
 
 /** α against aspect ratio Q: the bias of raw α that FARMS' fixed-Q windows remove. */
 export function AlphaQChart({ layers, selected, onSelect, name, height = 240 }: { layers: QLayerInput[]; selected: string | null; onSelect: (name: string) => void; name: string; height?: number }) {
@@ -17,22 +18,8 @@ export function AlphaQChart({ layers, selected, onSelect, name, height = 240 }: 
       </div>
       <div ref={boxRef} className="chart-box">
         <svg ref={svgRef} width={m.width} height={m.height} role="img" aria-label="Alpha against aspect ratio" className="sp-svg">
-          {m.yTicks.map((t) => (
-            <g key={`y${t.label}`}>
-              <line x1={m.plot.x0} x2={m.plot.x1} y1={t.pos} y2={t.pos} className="grid" />
-              <text x={m.plot.x0 - 6} y={t.pos + 3} textAnchor="end" className="tick">
-                {t.label}
-              </text>
-            </g>
-          ))}
-          {m.xTicks.map((t) => (
-            <g key={`x${t.label}`}>
-              <line x1={t.pos} x2={t.pos} y1={m.plot.y1} y2={m.plot.y0} className="grid" />
-              <text x={t.pos} y={m.plot.y0 + 14} textAnchor="middle" className="tick">
-                {t.label}
-              </text>
-            </g>
-          ))}
+          <ChartGrid axis="y" ticks={m.yTicks} plot={m.plot} />
+          <ChartGrid axis="x" ticks={m.xTicks} plot={m.plot} />
           {m.refLines.map((r) => (
             <line key={r.label} x1={m.plot.x0} x2={m.plot.x1} y1={r.y} y2={r.y} className="sp-ref" />
           ))}

@@ -5,6 +5,7 @@ import { esdChart, type EsdMode, type EsdSeriesInput } from '@/lib/charts/spectr
 import type { MpCurveInput } from '@/lib/charts/spectra/mp-curve';
 import { ExportButtons } from '../ui/ExportButtons';
 import { useElementWidth } from '../ui/use-element-width';
+import { ChartGrid } from './ChartGrid';
 
 const SERIES_CLASS: Record<string, string> = { raw: 'sp-raw', farms: 'sp-farms' };
 
@@ -49,22 +50,8 @@ export function EsdChart({
               <rect x={m.plot.x0} y={m.plot.y1} width={m.plot.x1 - m.plot.x0} height={m.plot.y0 - m.plot.y1} />
             </clipPath>
           </defs>
-          {m.yTicks.map((t) => (
-            <g key={`y${t.label}`}>
-              <line x1={m.plot.x0} x2={m.plot.x1} y1={t.pos} y2={t.pos} className="grid" />
-              <text x={m.plot.x0 - 6} y={t.pos + 3} textAnchor="end" className="tick">
-                {t.label}
-              </text>
-            </g>
-          ))}
-          {m.xTicks.map((t) => (
-            <g key={`x${t.label}`}>
-              <line x1={t.pos} x2={t.pos} y1={m.plot.y1} y2={m.plot.y0} className="grid" />
-              <text x={t.pos} y={m.plot.y0 + 14} textAnchor="middle" className="tick">
-                {t.label}
-              </text>
-            </g>
-          ))}
+          <ChartGrid axis="y" ticks={m.yTicks} plot={m.plot} />
+          <ChartGrid axis="x" ticks={m.xTicks} plot={m.plot} />
           <g clipPath={`url(#${clipId})`}>
             {m.mpBand && (
               <rect x={m.mpBand.x0} y={m.plot.y1} width={Math.max(1, m.mpBand.x1 - m.mpBand.x0)} height={m.plot.y0 - m.plot.y1} className="sp-mp-band" data-testid="esd-mp-band">

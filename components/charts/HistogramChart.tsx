@@ -4,6 +4,7 @@ import { formatStat } from '@/lib/charts/format-number';
 import { histogramChart } from '@/lib/charts/histogram-chart';
 import { useElementWidth } from '../ui/use-element-width';
 import { ExportButtons } from '../ui/ExportButtons';
+import { ChartGrid } from './ChartGrid';
 
 export function HistogramChart({ counts, lo, hi, name, height = 200 }: { counts: ArrayLike<number>; lo: number; hi: number; name: string; height?: number }) {
   const [boxRef, width] = useElementWidth<HTMLDivElement>(420);
@@ -22,14 +23,7 @@ export function HistogramChart({ counts, lo, hi, name, height = 200 }: { counts:
       </div>
       <div ref={boxRef} className="chart-box">
         <svg ref={svgRef} width={m.width} height={m.height} role="img" aria-label="Histogram of tensor values">
-          {m.yTicks.map((t) => (
-            <g key={`y${t.label}`}>
-              <line x1={m.plot.x0} x2={m.plot.x1} y1={t.pos} y2={t.pos} className="grid" />
-              <text x={m.plot.x0 - 6} y={t.pos + 3} textAnchor="end" className="tick">
-                {t.label}
-              </text>
-            </g>
-          ))}
+          <ChartGrid axis="y" ticks={m.yTicks} plot={m.plot} />
           {m.bars.map((b, i) => (
             <rect key={i} x={b.x} y={b.y} width={b.width} height={b.height} className="bar">
               <title>{`[${formatStat(b.lo)}, ${formatStat(b.hi)}): ${b.count}`}</title>

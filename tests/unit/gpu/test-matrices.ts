@@ -1,6 +1,6 @@
 import { Rng } from '../../../lib/base/rng';
 
-/** Test matrices for the Gram/ESD kernels: Gaussian, and U·diag(s)·Vᵀ with a chosen spectrum. */
+/** Test matrices for the Gram/ESD kernels: Gaussian, random orthogonal, Hadamard, and U·diag(s)·Vᵀ with a chosen spectrum. */
 
 export function gaussian(rows: number, cols: number, seed: number): Float32Array {
   const rng = new Rng(seed);
@@ -26,6 +26,41 @@ function orthonormal(rng: Rng, n: number, k: number): Float64Array[] {
     q.push(v);
   }
   return q;
+}
+
+/**
+ * Random orthogonal n × n matrix (row-major) as a product of Householder reflections
+ * Q ← Q (I − 2vvᵀ/vᵀv); `reflections` below n gives a cheaper Q, orthogonal all the same.
+ */
+export function randomOrthogonal(n: number, rng: Rng, reflections = n): Float64Array {
+  const q = new Float64Array(n * n);
+  for (let i = 0; i < n; i++) q[i * n + i] = 1;
+  const v = new Float64Array(n);
+  for (let h = 0; h < reflections; h++) {
+    let vv = 0;
+    for (let i = 0; i < n; i++) {
+      v[i] = rng.normal();
+      vv += v[i]! * v[i]!;
+    }
+    for (let r = 0; r < n; r++) {
+      let dot = 0;
+      for (let i = 0; i < n; i++) dot += q[r * n + i]! * v[i]!;
+      const f = (2 * dot) / vv;
+      for (let i = 0; i < n; i++) q[r * n + i] = q[r * n + i]! - f * v[i]!;
+    }
+  }
+  return q;
+}
+
+/** Sylvester Hadamard matrix entry H_n[i][j] = (−1)^popcount(i & j) (n a power of two). */
+export function hadamardEntry(i: number, j: number): number {
+  let x = i & j;
+  let bits = 0;
+  while (x) {
+    bits += x & 1;
+    x >>>= 1;
+  }
+  return bits & 1 ? -1 : 1;
 }
 
 /** W = U·diag(s)·Vᵀ (rows × cols) with singular values s log-spaced over [sMin, sMax], rounded to f32. */

@@ -3,28 +3,7 @@ import { Rng } from '../../../lib/base/rng';
 import { eigvalsh } from '../../../lib/math/eigvalsh';
 import { gram, gramOfRows } from '../../../lib/math/gram';
 import { rankDeficit } from '../../../lib/math/rank-deficit';
-
-/** Random orthogonal n × n matrix as a product of n Householder reflections (row-major). */
-function randomOrthogonal(n: number, rng: Rng): Float64Array {
-  const q = new Float64Array(n * n);
-  for (let i = 0; i < n; i++) q[i * n + i] = 1;
-  const v = new Float64Array(n);
-  for (let h = 0; h < n; h++) {
-    let vv = 0;
-    for (let i = 0; i < n; i++) {
-      v[i] = rng.normal();
-      vv += v[i]! * v[i]!;
-    }
-    // Q ← Q (I − 2vvᵀ/vᵀv)
-    for (let r = 0; r < n; r++) {
-      let dot = 0;
-      for (let i = 0; i < n; i++) dot += q[r * n + i]! * v[i]!;
-      const f = (2 * dot) / vv;
-      for (let i = 0; i < n; i++) q[r * n + i] = q[r * n + i]! - f * v[i]!;
-    }
-  }
-  return q;
-}
+import { randomOrthogonal } from '../gpu/test-matrices';
 
 /** W = U diag(s) Vᵀ, rows × cols (rows ≥ cols = s.length), row-major float64. */
 function withSingularValues(rows: number, s: number[], rng: Rng): Float64Array {

@@ -18,6 +18,7 @@ import {
   wasmWindows,
 } from '../../../lib/math/wasm/spectra-kernels';
 import { hasWasmSimd } from '../../../lib/platform';
+import { randomOrthogonal } from '../gpu/test-matrices';
 
 /**
  * The WebAssembly SIMD kernels against their TypeScript twins (the reference): same float64
@@ -63,31 +64,10 @@ function expectEigClose(got: Float64Array, want: Float64Array, label: string): v
   }
 }
 
-/** Random orthogonal n × n (Householder products), row-major. */
-function randomOrthogonal(n: number, rng: Rng): Float64Array {
-  const q = new Float64Array(n * n);
-  for (let i = 0; i < n; i++) q[i * n + i] = 1;
-  const v = new Float64Array(n);
-  for (let h = 0; h < Math.min(n, 6); h++) {
-    let vv = 0;
-    for (let i = 0; i < n; i++) {
-      v[i] = rng.normal();
-      vv += v[i]! * v[i]!;
-    }
-    for (let r = 0; r < n; r++) {
-      let dot = 0;
-      for (let i = 0; i < n; i++) dot += q[r * n + i]! * v[i]!;
-      const f = (2 * dot) / vv;
-      for (let i = 0; i < n; i++) q[r * n + i] = q[r * n + i]! - f * v[i]!;
-    }
-  }
-  return q;
-}
-
 /** Q·diag(λ)·Qᵀ, a symmetric matrix whose eigenvalues are exactly known. */
 function withEigenvalues(lambda: number[], rng: Rng): Float64Array {
   const n = lambda.length;
-  const q = randomOrthogonal(n, rng);
+  const q = randomOrthogonal(n, rng, Math.min(n, 6));
   const a = new Float64Array(n * n);
   for (let i = 0; i < n; i++) {
     for (let j = 0; j < n; j++) {
