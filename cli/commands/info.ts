@@ -1,6 +1,6 @@
 import type { TensorInfo } from '../../lib/formats/types';
 import { buildLayers } from '../../lib/model/build-layers';
-import type { Layer, SliceSpec } from '../../lib/model/layer';
+import type { Layer } from '../../lib/model/layer';
 import { NO_LAYER_LIMITS } from '../../lib/model/layer';
 import { modelSummary } from '../../lib/model/model-summary';
 import type { ModelSummary } from '../../lib/model/model-summary';
@@ -14,22 +14,8 @@ export interface InfoOptions {
   noLimits: boolean;
 }
 
-export interface InfoLayer {
-  id: number;
-  name: string;
-  tensor: string;
-  kind: Layer['kind'];
-  N: number;
-  M: number;
-  rf: number;
-  Q: number;
-  num_evals: number;
-  block: number | null;
-  blockPath: string | null;
-  slices: SliceSpec;
-  analyzable: boolean;
-  skipReason?: string;
-}
+/** A catalog layer as `info` prints it: the tensor by name instead of its whole TensorInfo. */
+export type InfoLayer = Omit<Layer, 'tensor'> & { tensor: string };
 
 export interface InfoResult {
   file: string;

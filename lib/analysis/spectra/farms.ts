@@ -111,6 +111,21 @@ function windowStarts(size: number, win: number, ops: number): number[] {
   return starts;
 }
 
+/**
+ * FARMS's window grid on a rows × cols matrix: window size nr × ⌊nr·Q_ratio⌋ clamped to the
+ * matrix, and the row and column starts. The one definition both the analysis and the charts use.
+ */
+export function farmsWindowGrid(
+  rows: number,
+  cols: number,
+  options: Pick<FarmsOptions, 'nr' | 'qRatio' | 'opsPerDim'> = {},
+): { nr: number; nc: number; rStarts: number[]; cStarts: number[] } {
+  const nr = Math.min(rows, Math.max(1, Math.floor(options.nr ?? 100)));
+  const nc = Math.min(cols, Math.max(1, Math.floor((options.nr ?? 100) * (options.qRatio ?? 2))));
+  const ops = Math.max(1, Math.floor(options.opsPerDim ?? 10));
+  return { nr, nc, rStarts: windowStarts(rows, nr, ops), cStarts: windowStarts(cols, nc, ops) };
+}
+
 /** Pooled eigenvalues of all FARMS windows of a rows × cols matrix (ascending). */
 export function farmsEsd(
   data: ArrayLike<number>,
@@ -133,11 +148,7 @@ function windowsEsd(
   transposed: boolean,
   options: FarmsOptions,
 ): { evals: Float64Array; nr: number; nc: number; windows: number } {
-  const nr = Math.min(rows, Math.max(1, Math.floor(options.nr ?? 100)));
-  const nc = Math.min(cols, Math.max(1, Math.floor((options.nr ?? 100) * (options.qRatio ?? 2))));
-  const ops = Math.max(1, Math.floor(options.opsPerDim ?? 10));
-  const rStarts = windowStarts(rows, nr, ops);
-  const cStarts = windowStarts(cols, nc, ops);
+  const { nr, nc, rStarts, cStarts } = farmsWindowGrid(rows, cols, options);
   const k = Math.min(nr, nc);
   const n = Math.max(nr, nc);
   const windows = rStarts.length * cStarts.length;
