@@ -10,6 +10,9 @@ Commands:
                            (safetensors, sharded safetensors, ONNX, GGUF, .npy/.npz, PyTorch zip)
   analyze <src>            WeightWatcher's per-layer metrics (alpha, D, log_norm, stable_rank, ...)
   esd <src> --layer NAME   one layer's eigenvalues
+  quantize <src> --method rtn|vq|rvq|pvq
+                           quantize the weight matrices; per-layer and whole-model error and
+                           bits per weight; optionally write the packed or dequantized model
 
 Options for info:
   --json                   print one JSON object instead of tables
@@ -35,6 +38,26 @@ Options for esd:
   --json                   one JSON object (default: one eigenvalue per line)
   --farms                  also the pooled eigenvalues of the FARMS windows
   --fit, --farms-nr, --farms-q-ratio, --farms-ops, --farms-fit, --kernel   as for analyze
+
+Options for quantize:
+  --method rtn|vq|rvq|pvq  scalar round-to-nearest, k-means vector quantization, two-stage
+                           residual VQ, or codebook-free pyramid VQ (required)
+  --bits B                 rtn: bits per weight code, 2..8 (4)
+  --group G|channel        rtn: weights per scale along a row, or one scale per output channel (128)
+  --symmetric              rtn: absmax scales without zero-points (default asymmetric)
+  --k K, --k2 K            vq/rvq: codewords per codebook, 2..65536 (256); rvq's second stage (256)
+  --d D                    vq/rvq/pvq: sub-vector length, 1..8, must divide the row (4)
+  --iters N                vq/rvq: Lloyd iterations at most (20)
+  --seed S                 vq/rvq: k-means++ seed (0)
+  --row-group R            vq/rvq: rows sharing one codebook, 0 = one per layer (0)
+  --sample N               vq/rvq: fit codebooks on N sub-vectors drawn at random, 0 = all (0)
+  --codebook-bits 16|32    vq/rvq: stored codebook precision (16: F16, and the metrics use it)
+  --pulses K               pvq: pulses (L1 norm of the integer direction), 1..64 (4)
+  --gain-bits B            pvq: bits of each sub-vector's gain code, 1..16 (8)
+  --layers REGEX           only layers whose name (or tensor name) matches
+  --out FILE               write the packed model (codebooks/codes + indices, metadata on how to decode)
+  --dequantized FILE       write the dequantized model (quantized tensors as F32, the rest unchanged)
+  --json                   print one JSON object instead of tables
 
 General:
   -h, --help               show this help
@@ -80,12 +103,41 @@ export interface EsdCommand {
   kernel: KernelName;
 }
 
+/** `quantize` settings as given on the command line; unset ones take DEFAULT_QUANT_SETTINGS. */
+export interface QuantizeArgs {
+  method: 'rtn' | 'vq' | 'rvq' | 'pvq';
+  bits?: number;
+  group?: number | 'channel';
+  symmetric?: boolean;
+  k?: number;
+  k2?: number;
+  d?: number;
+  iters?: number;
+  seed?: number;
+  rowGroup?: number;
+  sample?: number;
+  codebookBits?: 16 | 32;
+  pulses?: number;
+  gainBits?: number;
+}
+
+export interface QuantizeCommand {
+  command: 'quantize';
+  target: string;
+  quant: QuantizeArgs;
+  layers?: string;
+  out?: string;
+  dequantized?: string;
+  json: boolean;
+}
+
 export type Command =
   | { command: 'help' }
   | { command: 'version' }
   | { command: 'info'; target: string; json: boolean; noLimits: boolean }
   | AnalyzeCommand
-  | EsdCommand;
+  | EsdCommand
+  | QuantizeCommand;
 
 export function parseArgs(argv: readonly string[]): Command {
   if (argv.length === 0) throw new UsageError('missing command');
@@ -94,6 +146,7 @@ export function parseArgs(argv: readonly string[]): Command {
   const [cmd, ...rest] = argv;
   if (cmd === 'help') return { command: 'help' };
   if (cmd === 'analyze' || cmd === 'esd') return parseSpectraArgs(cmd, rest);
+  if (cmd === 'quantize') return parseQuantizeArgs(rest);
   if (cmd !== 'info') throw new UsageError(`unknown command "${cmd}"`);
   let json = false;
   let noLimits = false;
@@ -210,5 +263,103 @@ function parseSpectraArgs(cmd: 'analyze' | 'esd', rest: readonly string[]): Anal
     kernel,
     ...(layers !== undefined ? { layers } : {}),
     ...(threadsArg !== undefined ? { threads: parseNumber('--threads', threadsArg, { integer: true, min: 1, max: 64 }) } : {}),
+  };
+}
+
+/** quantize's value flags, and the methods each applies to (a flag for another method is an error, not ignored). */
+const QUANT_VALUE_FLAGS: Record<string, readonly QuantizeArgs['method'][] | null> = {
+  '--method': null, '--layers': null, '--out': null, '--dequantized': null,
+  '--bits': ['rtn'], '--group': ['rtn'],
+  '--k': ['vq', 'rvq'], '--k2': ['rvq'], '--iters': ['vq', 'rvq'], '--seed': ['vq', 'rvq'], '--row-group': ['vq', 'rvq'],
+  '--sample': ['vq', 'rvq'], '--codebook-bits': ['vq', 'rvq'],
+  '--d': ['vq', 'rvq', 'pvq'], '--pulses': ['pvq'], '--gain-bits': ['pvq'],
+};
+const QUANT_BOOL_FLAGS: Record<string, readonly QuantizeArgs['method'][] | null> = { '--json': null, '--symmetric': ['rtn'] };
+const QUANT_METHOD_NAMES = ['rtn', 'vq', 'rvq', 'pvq'] as const;
+
+function parseQuantizeArgs(rest: readonly string[]): QuantizeCommand {
+  const values = new Map<string, string>();
+  const bools = new Set<string>();
+  const positional: string[] = [];
+  let flagsDone = false;
+  for (let i = 0; i < rest.length; i++) {
+    const a = rest[i]!;
+    if (flagsDone || a === '-' || !a.startsWith('-')) {
+      positional.push(a);
+      continue;
+    }
+    if (a === '--') {
+      flagsDone = true;
+      continue;
+    }
+    const eq = a.indexOf('=');
+    const flag = eq > 0 ? a.slice(0, eq) : a;
+    if (flag in QUANT_VALUE_FLAGS) {
+      const v = eq > 0 ? a.slice(eq + 1) : rest[++i];
+      if (v === undefined) throw new UsageError(`${flag} needs a value`);
+      if (values.has(flag)) throw new UsageError(`${flag} is given twice`);
+      values.set(flag, v);
+    } else if (flag in QUANT_BOOL_FLAGS && eq < 0) {
+      bools.add(flag);
+    } else {
+      throw new UsageError(`unknown option "${a}" for quantize`);
+    }
+  }
+  if (positional.length === 0) throw new UsageError('quantize needs a file, folder or URL');
+  if (positional.length > 1) throw new UsageError(`quantize takes one file, got ${positional.length}: ${positional.join(' ')}`);
+  const methodArg = values.get('--method');
+  if (methodArg === undefined) throw new UsageError('quantize needs --method rtn|vq|rvq|pvq');
+  const method = QUANT_METHOD_NAMES.find((m) => m === methodArg);
+  if (!method) throw new UsageError(`--method must be one of rtn, vq, rvq, pvq; got "${methodArg}"`);
+  for (const flag of [...values.keys(), ...bools]) {
+    const only = QUANT_VALUE_FLAGS[flag] ?? QUANT_BOOL_FLAGS[flag];
+    if (only && !only.includes(method)) throw new UsageError(`${flag} does not apply to --method ${method} (it is for ${only.join(', ')})`);
+  }
+  const int = (flag: string, min: number, max: number): number | undefined => {
+    const v = values.get(flag);
+    return v === undefined ? undefined : parseNumber(flag, v, { integer: true, min, max });
+  };
+  const quant: QuantizeArgs = { method };
+  const set = <K extends keyof QuantizeArgs>(key: K, v: QuantizeArgs[K] | undefined) => {
+    if (v !== undefined) quant[key] = v;
+  };
+  set('bits', int('--bits', 2, 8));
+  const group = values.get('--group');
+  if (group !== undefined) quant.group = group === 'channel' ? 'channel' : parseNumber('--group', group, { integer: true, min: 1, max: 2 ** 31 });
+  if (bools.has('--symmetric')) quant.symmetric = true;
+  set('k', int('--k', 2, 65536));
+  set('k2', int('--k2', 2, 65536));
+  set('d', int('--d', 1, 8));
+  set('iters', int('--iters', 0, 100_000));
+  set('seed', int('--seed', 0, 2 ** 31 - 1));
+  set('rowGroup', int('--row-group', 0, 2 ** 31));
+  set('sample', int('--sample', 0, 2 ** 31));
+  const cbBits = int('--codebook-bits', 16, 32);
+  if (cbBits !== undefined && cbBits !== 16 && cbBits !== 32) throw new UsageError(`--codebook-bits must be 16 or 32; got "${cbBits}"`);
+  set('codebookBits', cbBits as 16 | 32 | undefined);
+  set('pulses', int('--pulses', 1, 64));
+  set('gainBits', int('--gain-bits', 1, 16));
+  const layers = values.get('--layers');
+  if (layers !== undefined) {
+    try {
+      new RegExp(layers);
+    } catch (e) {
+      throw new UsageError(`--layers: invalid regular expression "${layers}": ${(e as Error).message}`);
+    }
+  }
+  const out = values.get('--out');
+  const dequantized = values.get('--dequantized');
+  for (const [flag, v] of [['--out', out], ['--dequantized', dequantized]] as const) {
+    if (v === '') throw new UsageError(`${flag} needs a file name`);
+  }
+  if (out !== undefined && out === dequantized) throw new UsageError('--out and --dequantized name the same file');
+  return {
+    command: 'quantize',
+    target: positional[0]!,
+    quant,
+    json: bools.has('--json'),
+    ...(layers !== undefined ? { layers } : {}),
+    ...(out !== undefined ? { out } : {}),
+    ...(dequantized !== undefined ? { dequantized } : {}),
   };
 }

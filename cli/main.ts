@@ -3,6 +3,7 @@ import { parseArgs, USAGE, UsageError } from './args';
 import { analyze } from './commands/analyze';
 import { esd } from './commands/esd';
 import { info } from './commands/info';
+import { quantize } from './commands/quantize';
 import { defaultThreads } from './node-pool/run-pool';
 
 import pkg from '../package.json';
@@ -58,6 +59,17 @@ export async function main(argv: readonly string[]): Promise<number> {
     case 'esd':
       return runCommand(cmd.target, () =>
         esd(cmd.target, { layer: cmd.layer, json: cmd.json, fit: cmd.fit, farms: cmd.farms, farmsOptions: cmd.farmsOptions, kernel: cmd.kernel }),
+      );
+    case 'quantize':
+      return runCommand(cmd.target, () =>
+        quantize(cmd.target, {
+          quant: cmd.quant,
+          json: cmd.json,
+          progress: process.stderr.isTTY === true,
+          ...(cmd.layers !== undefined ? { layers: cmd.layers } : {}),
+          ...(cmd.out !== undefined ? { out: cmd.out } : {}),
+          ...(cmd.dequantized !== undefined ? { dequantized: cmd.dequantized } : {}),
+        }),
       );
   }
 }

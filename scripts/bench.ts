@@ -2,7 +2,8 @@
  * `npm run bench`: the Weight-spectra performance figures (issue 3, §5), printed, never asserted.
  *   npm run bench                    # everything, 3 runs of each analyze, 5 of info
  *   npm run bench -- --runs 1        # one run each (quick look)
- *   npm run bench -- --only breakdown,farms   # some sections: analyze, farms, info, breakdown
+ *   npm run bench -- --only breakdown,farms   # some sections: analyze, farms, info, breakdown, kmeans
+ *   npm run bench -- --only kmeans-webgpu --runs 1   # opt-in: k-means on WebGPU in Chromium (minutes on SwiftShader)
  * Generates a seeded GPT-2-small-shaped checkpoint into .bench/ once (scripts/make-gpt2-checkpoint.ts)
  * and a 2 GB sparse safetensors for `info` (scripts/make-big-safetensors.ts). Every timing runs
  * the real CLI in a child process; peak memory is that process's maxRSS (worker threads share it).
@@ -17,6 +18,9 @@ import { fitMarchenkoPastur } from '../lib/math/mp-fit';
 import { eigvalsh } from '../lib/math/eigvalsh';
 import { gram } from '../lib/math/gram';
 import { tridiagonalize } from '../lib/math/tridiagonalize';
+import { kmeansPlusPlus, lloyd } from '../lib/math/kmeans';
+import { Rng } from '../lib/base/rng';
+import { recordKmeansSearches } from '../lib/math/wasm/kmeans-kernels';
 import { setDefaultCpuKernel, wasmKernelsAvailable, type CpuKernel } from '../lib/math/wasm/spectra-kernels';
 import { farmsAnalyze } from '../lib/analysis/spectra/farms';
 import { wwMetrics } from '../lib/analysis/spectra/metrics';
@@ -229,6 +233,70 @@ async function breakdown(): Promise<void> {
   }
 }
 
+/**
+ * Issue 4's k-means target: k = 256 codewords of d = 4 on a 3072 × 768 layer (the checkpoint's
+ * h.0.mlp.c_proj.weight, n = 589,824 sub-vectors of consecutive weights), k-means++ seeding and 20
+ * Lloyd iterations (tol 0), one thread, in-process, for each CPU kernel. Median wall time of the
+ * runs; the objectives of both kernels (the TS path is the reference) side by side.
+ */
+async function kmeansBench(): Promise<void> {
+  const KMEANS_TARGET_S = 2;
+  const d = 4;
+  const k = 256;
+  const input = await openNodeModel(GPT2, (n) => pickPrimary(n));
+  let x: Float32Array;
+  try {
+    x = await (await openModel(input)).read('h.0.mlp.c_proj.weight');
+  } finally {
+    await input.close();
+  }
+  const n = x.length / d;
+  const kernels: CpuKernel[] = wasmKernelsAvailable() ? ['wasm', 'ts'] : ['ts'];
+  const rows: string[][] = [];
+  const objectives = new Map<CpuKernel, number>();
+  for (const kernel of kernels) {
+    const seedS: number[] = [];
+    const lloydS: number[] = [];
+    let objective = 0;
+    let searched: number[] = [];
+    for (let r = 0; r < RUNS; r++) {
+      const rec: number[] = [];
+      recordKmeansSearches(rec);
+      const t0 = performance.now();
+      const init = kmeansPlusPlus(x, n, d, k, new Rng(1), undefined, kernel);
+      const t1 = performance.now();
+      const res = lloyd(x, n, d, k, init, 20, 0, undefined, undefined, kernel);
+      const t2 = performance.now();
+      recordKmeansSearches(null);
+      seedS.push((t1 - t0) / 1000);
+      lloydS.push((t2 - t1) / 1000);
+      objective = res.objective;
+      searched = rec;
+      process.stderr.write(
+        `  kmeans ${kernel}: run ${r + 1}/${RUNS} ${((t2 - t0) / 1000).toFixed(2)} s (seeding ${(seedS.at(-1)!).toFixed(2)}, Lloyd ${(lloydS.at(-1)!).toFixed(2)}) (load ${os.loadavg()[0]!.toFixed(1)})\n`,
+      );
+    }
+    objectives.set(kernel, objective);
+    const total = median(seedS.map((s, i) => s + lloydS[i]!));
+    rows.push([
+      kernel,
+      String(RUNS),
+      median(seedS).toFixed(2),
+      median(lloydS).toFixed(2),
+      total.toFixed(2),
+      `≤ ${KMEANS_TARGET_S}`,
+      verdict(total, KMEANS_TARGET_S),
+      objective.toPrecision(12),
+      searched.length ? `${((100 * searched.reduce((a, b) => a + b, 0)) / (searched.length * n)).toFixed(0)}% (last ${((100 * searched.at(-1)!) / n).toFixed(0)}%)` : 'all',
+    ]);
+  }
+  console.log(`\nk-means: k = ${k}, d = ${d}, n = ${n} (h.0.mlp.c_proj.weight, 3072 × 768), k-means++ (seed 1) + 20 Lloyd iterations; seconds, median of ${RUNS} run(s), one thread`);
+  printTable(['kernel', 'runs', 'seeding s', 'Lloyd s', 'total s', 'target s', 'time', 'objective', 'searched per iteration'], rows);
+  const w = objectives.get('wasm');
+  const t = objectives.get('ts');
+  if (w !== undefined && t !== undefined) console.log(`objective: wasm ${w} vs TS reference ${t} (relative difference ${(Math.abs(w - t) / t).toExponential(1)})`);
+}
+
 async function main(): Promise<void> {
   const cpus = os.cpus();
   console.log('WeightLens bench');
@@ -296,6 +364,18 @@ async function main(): Promise<void> {
     );
   }
   if (want('breakdown')) await breakdown();
+  if (want('kmeans')) await kmeansBench();
+  // WebGPU k-means in Chromium: opt-in (--only kmeans-webgpu), since on SwiftShader (no GPU here) a
+  // run of the target case takes minutes and measures the CPU emulation, not a GPU.
+  if (ONLY?.has('kmeans-webgpu')) {
+    const { benchWebgpuKmeans } = await import('./bench-webgpu-kmeans');
+    const r = await benchWebgpuKmeans({ runs: RUNS });
+    console.log(
+      `\nWebGPU k-means in Chromium (${r.adapter}${r.swiftShader ? ', SwiftShader: CPU emulation' : ''}): k = ${r.shape.k}, d = ${r.shape.d}, ` +
+        `${r.shape.rows}×${r.shape.cols}, ${r.shape.maxIter} iterations: median ${(r.medianMs / 1000).toFixed(2)} s of ${r.timesMs.length}` +
+        (r.cpu ? `; objective vs CPU: relative difference ${r.cpu.relDiff.toExponential(1)}` : ''),
+    );
+  }
   console.log(`\nload average at end: ${os.loadavg().map((x) => x.toFixed(2)).join(' ')}`);
 }
 

@@ -1,5 +1,7 @@
-import { ComingNext } from '@/components/ui/ComingNext';
+import { QuantizeView } from '@/components/panels/quantize/QuantizeView';
+import '../spectra/spectra.css';
+import './quantize.css';
 
 export default function Page() {
-  return <ComingNext title="Quantize" description="Vector-quantization codebooks vs scalar RTN at equal bits per weight: error, SQNR and codeword usage." />;
+  return <QuantizeView />;
 }

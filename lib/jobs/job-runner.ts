@@ -6,6 +6,7 @@ import { tensorStats, type FirstPassStats } from '../math/tensor-stats';
 import type { Backend, Job, JobOf, JobResultMap, ModelRef, WorkerIn, WorkerOut } from './job-types';
 import { openSpec } from './open-spec';
 import { runSpectraJob } from './spectra-job';
+import { runQuantizeLayerJob, runQuantizeRdJob } from './quantize-job';
 
 /**
  * The worker side of the job protocol (workers/compute.worker.ts only wires it to postMessage).
@@ -94,6 +95,16 @@ export function createJobRunner(post: Post) {
     return runSpectraJob(src, job.tensors, job.settings, job.forceCpu, { signal: ctx.signal, progress: ctx.progress, partial: ctx.partial }, job.forceGpu);
   }
 
+  async function quantizeLayerJob(job: JobOf<'quantize-layer'>, ctx: JobContext): Promise<Outcome<'quantize-layer'>> {
+    const src = await getModel(job.model, ctx.signal);
+    return runQuantizeLayerJob(src, job.tensor, job.settings, job.forceCpu, job.forceGpu ?? false, job.summaryOnly ?? false, ctx);
+  }
+
+  async function quantizeRdJob(job: JobOf<'quantize-rd'>, ctx: JobContext): Promise<Outcome<'quantize-rd'>> {
+    const src = await getModel(job.model, ctx.signal);
+    return runQuantizeRdJob(src, job.tensor, job.settings, job.forceCpu, ctx);
+  }
+
   async function closeModelJob(job: JobOf<'close-model'>): Promise<Outcome<'close-model'>> {
     return { backend: 'cpu', data: { closed: models.delete(job.modelId) } };
   }
@@ -108,6 +119,10 @@ export function createJobRunner(post: Post) {
         return closeModelJob(job);
       case 'spectra':
         return spectraJob(job, ctx);
+      case 'quantize-layer':
+        return quantizeLayerJob(job, ctx);
+      case 'quantize-rd':
+        return quantizeRdJob(job, ctx);
     }
   }
 

@@ -7,6 +7,10 @@ import type { XminMode } from '../math/powerlaw-fit';
 import type { AbsHeatmap } from '../charts/spectra/abs-heatmap';
 import type { FitCandidates } from '../charts/spectra/fit-candidates';
 import type { WindowRect } from '../charts/spectra/farms-window-rects';
+import type { QuantBits, QuantMethod, QuantSettings } from '../analysis/quant/quantize-layer';
+import type { QuantError } from '../analysis/quant/quant-metrics';
+import type { QuantMaps } from '../charts/quant/quant-maps';
+import type { Projection } from '../charts/quant/projection';
 
 /**
  * The typed contract between the main thread and the compute workers. Everything here is
@@ -59,6 +63,64 @@ export type { FarmsResult } from '../analysis/spectra/farms';
 export type { MpFit } from '../math/mp-fit';
 export type { XminMode } from '../math/powerlaw-fit';
 
+export type { QuantSettings, QuantMethod, QuantBits } from '../analysis/quant/quantize-layer';
+export type { QuantError } from '../analysis/quant/quant-metrics';
+export type { QuantMaps } from '../charts/quant/quant-maps';
+export type { Projection } from '../charts/quant/projection';
+
+/** Metrics of one quantized layer: all the whole-model sweep needs. */
+export interface QuantLayerSummary {
+  tensor: string;
+  layer: string;
+  rows: number;
+  cols: number;
+  method: QuantMethod;
+  error: QuantError;
+  bits: QuantBits;
+  /** Codeword usage of the (first-stage) codebook; null for RTN/PVQ. */
+  usage: { k: number; books: number; entropyBits: number; perplexity: number; dead: number } | null;
+  /** VQ4DiT ambiguity: sub-vectors a calibration is free to flip (d₁/d₂ ≥ 0.9), of `cells`. */
+  flippable: number | null;
+  cells: number;
+  /** For the vector methods: scalar RTN (asymmetric, g = 128) at the nearest equal bits per weight. */
+  rtnAtEqualBits: { bits: number; bpw: number; error: QuantError } | null;
+  /** k-means objective per iteration (first stage), and Lloyd iterations run. */
+  objectiveHistory: number[] | null;
+  iterations: number | null;
+  backend: Backend;
+  adapter?: string;
+  backendNote?: string;
+  ms: number;
+}
+
+/** A quantize-layer job's answer: the summary, plus the view's maps when asked for. */
+export interface QuantLayerResult extends QuantLayerSummary {
+  settings: QuantSettings;
+  subLen: number;
+  maps: QuantMaps | null;
+  /** Sorted codeword counts (the usage histogram), first stage. */
+  sortedCounts: Uint32Array | null;
+  /** Book 0's sub-vectors and codewords on two axes; it also gives each codeword its colour in the maps. */
+  projection: Projection | null;
+}
+
+/** One point of the rate–distortion plot. */
+export interface RdPoint {
+  method: QuantMethod;
+  label: string;
+  bpw: number;
+  sqnrDb: number;
+  relFrobenius: number;
+}
+
+export interface QuantRdResult {
+  points: RdPoint[];
+  /** The VQ points' fitting budget, stated on the chart: codebooks fitted on a sample, fewer iterations. */
+  vqSample: number;
+  vqIters: number;
+  ms: number;
+}
+
 /** What the Spectra view asks for; part of its URL and of its cache key. Defaults: lib/state/spectra-settings.ts. */
 export interface SpectraSettings {
   fit: FitMethod;
@@ -108,6 +170,17 @@ export type Job =
       forceGpu?: boolean;
     }
   | { kind: 'tensor-stats'; model: ModelRef; tensor: string; bins: number; forceCpu: boolean }
+  | {
+      kind: 'quantize-layer';
+      model: ModelRef;
+      tensor: string;
+      settings: QuantSettings;
+      forceCpu: boolean;
+      forceGpu?: boolean;
+      /** Metrics only (the whole-model sweep): no maps, no projection. */
+      summaryOnly?: boolean;
+    }
+  | { kind: 'quantize-rd'; model: ModelRef; tensor: string; settings: QuantSettings; forceCpu: boolean }
   | { kind: 'close-model'; modelId: string };
 
 export interface JobResultMap {
@@ -115,6 +188,8 @@ export interface JobResultMap {
   'tensor-stats': TensorStatsResult;
   'close-model': { closed: boolean };
   spectra: SpectraJobResult;
+  'quantize-layer': QuantLayerResult;
+  'quantize-rd': QuantRdResult;
 }
 
 export type JobKind = Job['kind'];

@@ -1,6 +1,8 @@
 import { CancelledError, UnsupportedError } from '../base/errors';
 import { Rng } from '../base/rng';
 import { checkCodebookShapes, nearestCodewordsInto } from './nearest-codeword';
+import { useKmeansWasm, wasmKmeansPlusPlus, wasmLloyd } from './wasm/kmeans-kernels';
+import type { CpuKernel } from './wasm/spectra-kernels';
 
 /**
  * k-means over n sub-vectors of length d (rows of x): k-means++ seeding from a seeded Rng, then
@@ -12,6 +14,11 @@ import { checkCodebookShapes, nearestCodewordsInto } from './nearest-codeword';
  * index on ties), taken in ascending codeword order; each chosen point's distance is zeroed so
  * two empty codewords never take the same point. The point keeps its old assignment until the
  * next assignment step, so the objective cannot rise: the moved codeword had no points.
+ *
+ * Kernels: the WebAssembly SIMD kernels (lib/math/wasm/kmeans-kernels.ts) run k-means++ and Lloyd
+ * by default where the engine has WASM SIMD; the TypeScript code below is the reference
+ * (kernel: 'ts'). Both give the same seeding, assignments and objectives, except where two
+ * codewords are tied to within float64 rounding (see kmeans-kernels.as.ts).
  */
 
 /** Largest codebook the UI offers (k = 2…65536). */
@@ -26,6 +33,8 @@ export interface KmeansOptions {
   signal?: AbortSignal;
   /** Called after every assignment step: it = 0 is the k-means++ seeding. */
   onIteration?: (it: number, objective: number) => void;
+  /** CPU kernel: 'auto' (default: WASM SIMD where available, else TS), 'wasm' or 'ts' (the reference). */
+  kernel?: CpuKernel;
 }
 
 export interface KmeansResult {
@@ -47,8 +56,8 @@ export function kmeans(x: Float32Array, n: number, d: number, k: number, opts: K
   const tol = opts.tol ?? 1e-6;
   if (!Number.isInteger(maxIter) || maxIter < 0) throw new UnsupportedError('bad-max-iter', `kmeans: maxIter must be a non-negative integer, got ${maxIter}`);
   if (!(tol >= 0)) throw new UnsupportedError('bad-tol', `kmeans: tol must be ≥ 0, got ${tol}`);
-  const codebook = kmeansPlusPlus(x, n, d, k, new Rng(opts.seed), opts.signal);
-  return lloyd(x, n, d, k, codebook, maxIter, tol, opts.signal, opts.onIteration);
+  const codebook = kmeansPlusPlus(x, n, d, k, new Rng(opts.seed), opts.signal, opts.kernel);
+  return lloyd(x, n, d, k, codebook, maxIter, tol, opts.signal, opts.onIteration, opts.kernel);
 }
 
 function checkKmeansArgs(x: Float32Array, n: number, d: number, k: number): void {
@@ -63,8 +72,12 @@ function checkKmeansArgs(x: Float32Array, n: number, d: number, k: number): void
  * probability ∝ squared distance to the nearest centre chosen so far. When every remaining point
  * sits on a centre (all distances 0) the draw falls back to a uniform point.
  */
-export function kmeansPlusPlus(x: Float32Array, n: number, d: number, k: number, rng: Rng, signal?: AbortSignal): Float32Array {
+export function kmeansPlusPlus(x: Float32Array, n: number, d: number, k: number, rng: Rng, signal?: AbortSignal, kernel?: CpuKernel): Float32Array {
   checkKmeansArgs(x, n, d, k);
+  if (useKmeansWasm(kernel)) {
+    const c = wasmKmeansPlusPlus(x, n, d, k, rng, signal);
+    if (c) return c; // null: WASM memory could not be had (nothing drawn from rng yet)
+  }
   const codebook = new Float32Array(k * d);
   const dist = new Float64Array(n).fill(Infinity);
   let c = rng.int(n);
@@ -120,8 +133,13 @@ export function lloyd(
   tol: number,
   signal?: AbortSignal,
   onIteration?: (it: number, objective: number) => void,
+  kernel?: CpuKernel,
 ): KmeansResult {
   checkKmeansArgs(x, n, d, k);
+  if (useKmeansWasm(kernel)) {
+    const r = wasmLloyd(x, n, d, k, initial, maxIter, tol, signal, onIteration);
+    if (r) return r; // null: WASM memory could not be had
+  }
   const codebook = initial.slice(0, k * d);
   const assign = new Uint32Array(n);
   const dist = new Float64Array(n);

@@ -5,14 +5,13 @@ import type { EsdMode } from '@/lib/charts/spectra/esd-chart';
 import { getComputePool } from '@/lib/jobs/compute-client';
 import type { SpectraSettings } from '@/lib/jobs/job-types';
 import type { Layer } from '@/lib/model/layer';
-import { useModels, type OpenModel } from '@/lib/state/models-store';
 import { useSettings } from '@/lib/state/settings-store';
 import { parseSpectraParams, spectraRunKey, writeSpectraParams, type SpectraViewParams } from '@/lib/state/spectra-settings';
 import { useSpectra } from '@/lib/state/spectra-store';
 import { AlphaDepthChart } from '../../charts/AlphaDepthChart';
 import { AlphaQChart } from '../../charts/AlphaQChart';
 import { installTestHooks } from '../../test-hooks';
-import type { DemoModel } from '../DemoModels';
+import { useViewModel } from '../use-view-model';
 import { DemoModels } from '../DemoModels';
 import { ErrorPanel } from '../ErrorPanel';
 import { LayerDetail } from './LayerDetail';
@@ -22,13 +21,6 @@ import { SpectraControls } from './SpectraControls';
 import { SpectraProgress } from './SpectraProgress';
 
 const NO_LAYERS: Layer[] = [];
-
-/** A demo model is open when one of the open models was fetched from its URL. */
-function demoOf(m: OpenModel, demos: DemoModel[]): DemoModel | undefined {
-  if (m.spec.kind !== 'url') return undefined;
-  const url = m.spec.url;
-  return demos.find((d) => url.endsWith(d.url));
-}
 
 /**
  * /spectra: every analyzable layer of one open model analyzed in the worker pool, streamed into a
@@ -42,22 +34,13 @@ function pastLimitsOnly(l: Layer): boolean {
 
 export function SpectraView() {
   const [params, setParams] = useState<SpectraViewParams | null>(null);
-  const [demos, setDemos] = useState<DemoModel[] | null>(null);
-  const models = useModels((s) => s.models);
-  const activeId = useModels((s) => s.activeId);
-  const openModel = useModels((s) => s.open);
   const forceCpu = useSettings((s) => s.forceCpu);
   const start = useSpectra((s) => s.start);
   const cancel = useSpectra((s) => s.cancel);
-  const opening = useRef(new Set<string>());
 
   useEffect(() => {
     installTestHooks();
     setParams(parseSpectraParams(new URLSearchParams(window.location.search)));
-    fetch('/models/manifest.json')
-      .then((r) => (r.ok ? r.json() : { models: [] }))
-      .then((m: { models: DemoModel[] }) => setDemos(m.models))
-      .catch(() => setDemos([]));
   }, []);
 
   // The URL follows the view (replaceState: settings changes are not history entries).
@@ -70,32 +53,8 @@ export function SpectraView() {
 
   const update = useCallback((p: Partial<SpectraViewParams>) => setParams((old) => (old ? { ...old, ...p } : old)), []);
 
-  // Which model: an open one by id, a demo by id (opened on demand), else the active tab.
-  const model = useMemo(() => {
-    if (!params) return undefined;
-    if (params.model) {
-      const byId = models.find((m) => m.id === params.model);
-      if (byId) return byId;
-      const demo = demos?.find((d) => d.id === params.model);
-      if (demo) return models.find((m) => demoOf(m, [demo]));
-      return undefined;
-    }
-    return models.find((m) => m.id === activeId);
-  }, [params, models, activeId, demos]);
-
-  useEffect(() => {
-    if (!params?.model || model || !demos) return;
-    const demo = demos.find((d) => d.id === params.model);
-    if (!demo || opening.current.has(demo.id)) return;
-    opening.current.add(demo.id);
-    void openModel({ kind: 'url', url: new URL(demo.url, window.location.href).href, label: demo.file });
-  }, [params?.model, model, demos, openModel]);
-
-  // Name the model in the URL once known: its demo id when it is one (a real permalink), else its tab id.
-  useEffect(() => {
-    if (!params || params.model || !model || !demos) return;
-    update({ model: demoOf(model, demos)?.id ?? model.id });
-  }, [params, model, demos, update]);
+  const onModelName = useCallback((m: string) => update({ model: m }), [update]);
+  const { model, models, pendingDemo } = useViewModel(params?.model, params !== null, onModelName);
 
   const allLayers = params?.allLayers ?? false;
   const layers = useMemo(
@@ -171,7 +130,6 @@ export function SpectraView() {
   let body;
   if (!model) {
     const wanted = params.model;
-    const pendingDemo = wanted && (!demos || demos.some((d) => d.id === wanted));
     body = pendingDemo ? (
       <div className="card opening" data-testid="model-opening">
         <div className="spinner" aria-hidden /> Opening {wanted}…

@@ -88,9 +88,11 @@ describe('WebAssembly SIMD detection', () => {
     expect(await loadWasmKernels()).toBe(true);
   });
 
-  it('the committed module is what the AssemblyScript source compiles to', () => {
+  it('the committed modules (spectra and k-means kernels) are what their AssemblyScript sources compile to', () => {
+    // --check exits 1 (execFileSync throws) when any module is stale, and names each one it checked.
     const out = execFileSync(process.execPath, [path.join(ROOT, 'scripts/build-wasm.mjs'), '--check'], { cwd: ROOT, encoding: 'utf8' });
-    expect(out).toMatch(/is current/);
+    expect(out).toMatch(/spectra-kernels-wasm\.ts is current/);
+    expect(out).toMatch(/kmeans-kernels-wasm\.ts is current/);
   });
 });
 

@@ -1,0 +1,212 @@
+'use client';
+import Link from 'next/link';
+import { useCallback, useEffect, useMemo, useState } from 'react';
+import { codewordColors } from '@/lib/charts/quant/codeword-colors';
+import { errorScale } from '@/lib/charts/quant/map-image';
+import { formatStat } from '@/lib/charts/format-number';
+import type { QuantSettings } from '@/lib/jobs/job-types';
+import type { Layer } from '@/lib/model/layer';
+import { parseQuantParams, writeQuantParams, type QuantViewParams } from '@/lib/state/quant-settings';
+import { rdKey, sweepKey, useQuant } from '@/lib/state/quant-store';
+import { useSettings } from '@/lib/state/settings-store';
+import { installTestHooks } from '../../test-hooks';
+import { DemoModels } from '../DemoModels';
+import { ErrorPanel } from '../ErrorPanel';
+import { useViewModel } from '../use-view-model';
+import { ProjectionChart } from './ProjectionChart';
+import { QuantControls } from './QuantControls';
+import { QuantMapCard } from './QuantMapCard';
+import { QuantSummary } from './QuantSummary';
+import { RdChart } from './RdChart';
+import { SweepCard } from './SweepCard';
+import { UsageChart } from './UsageChart';
+
+/** Wait after the last settings change before quantizing (a dragged slider starts one job, not twenty). */
+export const SETTINGS_DEBOUNCE_MS = 250;
+
+const NO_LAYERS: Layer[] = [];
+
+/** Any weight matrix or conv kernel that decodes can be quantized (WeightWatcher's size limits do not apply). */
+function quantizable(l: Layer): boolean {
+  return l.kind !== 'other' && l.M > 0 && l.tensor.decodable;
+}
+
+function useDebounced<T>(value: T, ms: number): T {
+  const [v, setV] = useState(value);
+  useEffect(() => {
+    const t = setTimeout(() => setV(value), ms);
+    return () => clearTimeout(t);
+  }, [value, ms]);
+  return v;
+}
+
+/**
+ * /quantize: one layer quantized with the chosen method and settings, recomputed in the workers
+ * as settings change (stale answers dropped), shown as metrics, aligned maps, codeword usage, a
+ * projection, the rate–distortion plot and a whole-model sweep. The URL holds everything.
+ */
+export function QuantizeView() {
+  const [params, setParams] = useState<QuantViewParams | null>(null);
+  const forceCpu = useSettings((s) => s.forceCpu);
+  const preview = useQuant((s) => s.preview);
+  const runPreview = useQuant((s) => s.runPreview);
+  const cancelPreview = useQuant((s) => s.cancelPreview);
+  const runRd = useQuant((s) => s.runRd);
+  const cancelRd = useQuant((s) => s.cancelRd);
+  const runSweep = useQuant((s) => s.runSweep);
+  const cancelSweep = useQuant((s) => s.cancelSweep);
+
+  useEffect(() => {
+    installTestHooks();
+    setParams(parseQuantParams(new URLSearchParams(window.location.search)));
+  }, []);
+  useEffect(() => {
+    if (!params) return;
+    const url = new URL(window.location.href);
+    writeQuantParams(url.searchParams, params);
+    if (url.href !== window.location.href) window.history.replaceState(window.history.state, '', url);
+  }, [params]);
+  const update = useCallback((p: Partial<QuantViewParams>) => setParams((old) => (old ? { ...old, ...p } : old)), []);
+  const onModelName = useCallback((m: string) => update({ model: m }), [update]);
+  const { model, models, pendingDemo } = useViewModel(params?.model, params !== null, onModelName);
+
+  const layers = useMemo(() => (model?.status === 'ready' ? (model.layers ?? []).filter(quantizable) : NO_LAYERS), [model]);
+  const layer = useMemo(() => layers.find((l) => l.name === params?.layer) ?? null, [layers, params?.layer]);
+  useEffect(() => {
+    if (params && !params.layer && layers[0]) update({ layer: layers[0].name });
+  }, [params, layers, update]);
+
+  const settings = useDebounced(params?.settings, SETTINGS_DEBOUNCE_MS);
+  const forceGpu = params?.forceGpu ?? false;
+  const modelRef = useMemo(() => (model ? { modelId: model.id, spec: model.spec } : null), [model]);
+  useEffect(() => {
+    if (!modelRef || !layer || !settings || model?.status !== 'ready') return;
+    runPreview(modelRef, layer.tensor.name, settings, forceCpu, forceGpu);
+  }, [modelRef, layer, settings, forceCpu, forceGpu, runPreview, model?.status]);
+
+  // The RD sweep of the layer starts once its first preview is in (it shares the worker pool).
+  const result = preview?.result && preview.result.tensor === layer?.tensor.name ? preview.result : null;
+  const rd = useQuant((s) => (model && layer && settings ? s.rd[rdKey(model.id, layer.tensor.name, settings)] : undefined));
+  useEffect(() => {
+    if (modelRef && layer && settings && result && preview?.status === 'done') runRd(modelRef, layer.tensor.name, settings, forceCpu);
+  }, [modelRef, layer, settings, result, preview?.status, runRd, forceCpu]);
+  const sweep = useQuant((s) => (model && settings ? s.sweep[sweepKey(model.id, settings)] : undefined));
+
+  const colors = useMemo(() => (result?.projection ? codewordColors(result.projection.codewords, result.projection.codewords.length / 2, result.projection.mode) : null), [result]);
+  const scale = useMemo(() => (result?.maps ? errorScale(result.maps) : null), [result]);
+
+  if (!params) return null;
+  const name = (model?.info?.name ?? model?.label ?? 'model').replace(/[^\w.-]+/g, '_');
+  const fileName = `${name}-${(layer?.name ?? 'layer').replace(/[^\w.-]+/g, '_')}`;
+  const setSettings = (s: QuantSettings) => update({ settings: s });
+
+  let body;
+  if (!model) {
+    body = pendingDemo ? (
+      <div className="card opening" data-testid="model-opening">
+        <div className="spinner" aria-hidden /> Opening {params.model}…
+      </div>
+    ) : (
+      <div className="sp-empty">
+        {params.model && <p className="sp-err">No open model “{params.model}” (model ids last as long as the tab; demo models open by name).</p>}
+        <p className="muted">
+          Pick a demo model, or open your own on the <Link href="/">Models</Link> page and come back.
+        </p>
+        <DemoModels />
+      </div>
+    );
+  } else if (model.status === 'opening') {
+    body = (
+      <div className="card opening" data-testid="model-opening">
+        <div className="spinner" aria-hidden /> Opening {model.label}…
+      </div>
+    );
+  } else if (model.status === 'error') {
+    body = <ErrorPanel title={model.label} error={model.error ?? { kind: 'Error', code: 'internal', message: `${model.label}: failed to open` }} />;
+  } else if (layers.length === 0) {
+    body = <p className="muted">{model.label} has no weight matrices to quantize.</p>;
+  } else {
+    const running = preview?.status === 'running';
+    const maps = result?.maps;
+    body = (
+      <>
+        <div className="q-status" data-testid="quant-status" data-status={preview?.status ?? 'idle'} data-key={preview?.key ?? ''}>
+          {running && (
+            <>
+              <progress max={1} value={preview.progress} />
+              <span className="muted small">{preview.label}</span>
+              <button type="button" className="btn btn-small" onClick={cancelPreview} data-testid="quant-cancel">
+                Cancel
+              </button>
+            </>
+          )}
+          {preview?.status === 'cancelled' && <span className="muted small">Cancelled — change a setting or press Run to quantize again.</span>}
+          {preview?.status === 'cancelled' && modelRef && layer && settings && (
+            <button type="button" className="btn btn-small" onClick={() => runPreview(modelRef, layer.tensor.name, settings, forceCpu, forceGpu)} data-testid="quant-rerun">
+              Run
+            </button>
+          )}
+          {result && <span className="muted small">{result.backend === 'webgpu' ? `WebGPU · ${result.adapter ?? ''}` : `CPU${result.backendNote ? ` · ${result.backendNote}` : ''}`} · {formatStat(result.ms / 1000)} s</span>}
+        </div>
+        {preview?.error && <ErrorPanel title={layer?.name ?? 'layer'} error={preview.error} />}
+        <div className={running ? 'q-results q-stale' : 'q-results'}>
+          {result && <QuantSummary result={result} model={model.label} />}
+          {maps && scale && (
+            <div className="q-maps">
+              {maps.assign && (
+                <QuantMapCard kind="assign" maps={maps} colors={colors} scale={scale} zoom={params.zoom} onZoom={(z) => update({ zoom: z })} name={fileName} layer={result.layer} legend="colour = codeword (its place in the projection)" />
+              )}
+              <QuantMapCard kind="error" maps={maps} colors={colors} scale={scale} zoom={params.zoom} onZoom={(z) => update({ zoom: z })} name={fileName} layer={result.layer} legend={`‖w − ŵ‖² per ${result.subLen === 1 ? 'weight' : 'sub-vector'}, log scale 10^${scale.lo.toFixed(1)}…10^${scale.hi.toFixed(1)}`} />
+              {maps.ratio && (
+                <QuantMapCard kind="ambiguity" maps={maps} colors={colors} scale={scale} zoom={params.zoom} onZoom={(z) => update({ zoom: z })} name={fileName} layer={result.layer} legend="bright = nearly equidistant from two codewords" />
+              )}
+            </div>
+          )}
+          <div className="q-charts">
+            {result?.sortedCounts && result.usage && <UsageChart sortedCounts={result.sortedCounts} entropyBits={result.usage.entropyBits} perplexity={result.usage.perplexity} dead={result.usage.dead} name={fileName} />}
+            {result?.projection && <ProjectionChart projection={result.projection} colors={colors} name={fileName} />}
+          </div>
+          {rd && <RdChart rd={rd} current={result ? { bpw: result.bits.total, sqnrDb: result.error.sqnrDb } : null} name={fileName} onCancel={cancelRd} />}
+        </div>
+        <SweepCard
+          layers={layers}
+          sweep={sweep}
+          selected={layer?.name ?? null}
+          onSelect={(n) => update({ layer: n, zoom: null })}
+          onRun={(ls) => modelRef && settings && runSweep(modelRef, ls, settings, forceCpu)}
+          onCancel={cancelSweep}
+          name={name}
+        />
+      </>
+    );
+  }
+
+  return (
+    <div className="quantize-view" data-testid="quantize-view" data-model={model?.id ?? ''}>
+      <div className="sp-head">
+        <h2>Quantize</h2>
+        {model && <span className="mono">{model.label}</span>}
+        {models.length > 1 && (
+          <select value={model?.id ?? ''} onChange={(e) => update({ model: e.target.value, layer: null, zoom: null })} aria-label="Model" data-testid="quant-model">
+            {models.map((m) => (
+              <option key={m.id} value={m.id}>
+                {m.label}
+              </option>
+            ))}
+          </select>
+        )}
+        {layers.length > 0 && (
+          <select value={layer?.name ?? ''} onChange={(e) => update({ layer: e.target.value, zoom: null })} aria-label="Layer" data-testid="quant-layer">
+            {layers.map((l) => (
+              <option key={l.name} value={l.name}>
+                {l.name} [{l.tensor.shape.join('×')}]
+              </option>
+            ))}
+          </select>
+        )}
+      </div>
+      <QuantControls settings={params.settings} cols={result && layer && result.tensor === layer.tensor.name ? result.cols : layer ? layer.slices.in * layer.slices.kh * layer.slices.kw : null} onChange={setSettings} />
+      {body}
+    </div>
+  );
+}
