@@ -18,6 +18,9 @@ export default defineConfig({
     include: ['tests/unit/**/*.test.ts'],
     environment: 'node',
     testTimeout: 60_000,
+    // Set-up hooks load real models and run onnxruntime over the evaluation set; on a loaded 2-core
+    // machine that can take far longer than vitest's 10 s default. Not a speed target (see bench).
+    hookTimeout: 180_000,
     pool: 'forks',
   },
 });

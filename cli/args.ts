@@ -13,6 +13,9 @@ Commands:
   quantize <src> --method rtn|vq|rvq|pvq
                            quantize the weight matrices; per-layer and whole-model error and
                            bits per weight; optionally write the packed or dequantized model
+  prune <src> --method magnitude|nm|lift|dimap
+                           prune the weight matrices; per-layer target and achieved sparsity,
+                           α, N:M validity; optionally write the pruned model and the masks
 
 Options for info:
   --json                   print one JSON object instead of tables
@@ -57,6 +60,30 @@ Options for quantize:
   --layers REGEX           only layers whose name (or tensor name) matches
   --out FILE               write the packed model (codebooks/codes + indices, metadata on how to decode)
   --dequantized FILE       write the dequantized model (quantized tensors as F32, the rest unchanged)
+  --json                   print one JSON object instead of tables
+
+Options for prune:
+  --method magnitude|nm|lift|dimap
+                           |W| (per layer or global), N:M groups of input weights, LIFT principal
+                           weights of a rank-r approximation, DIMAP relative distortion ranked
+                           within module types (required; wanda needs activations from an ONNX
+                           graph run, which the Prune view does)
+  --sparsity S             target fraction of weights removed, 0..1 (0.5); not for nm
+  --allocation uniform|alpha|farms
+                           magnitude (layer scope) and lift: split the target over layers evenly,
+                           or by AlphaPruning from each layer's raw or FARMS α (uniform)
+  --epsilon E              alpha/farms: α mapped linearly into [1-E, 1+E], 0 <= E < 1 (0.3)
+  --scope layer|global     magnitude: per-layer ranking, or one threshold over all layers (layer)
+  --exclude REGEX          layers (by name) left dense and out of the allocation
+  --nm N:M                 nm: keep N of every M consecutive input weights of a row (2:4)
+  --rank R                 lift: rank of the approximation (8)
+  --seed S                 lift: seed of the randomized SVD (0)
+  --module-type NAME=REGEX dimap: a module type (repeatable; first match wins, unmatched layers
+                           form their own type)
+  --layers REGEX           only layers whose name (or tensor name) matches
+  --out FILE               write the pruned model (safetensors; zeros where removed, dtypes kept)
+  --masks FILE             write the masks (safetensors, one U8 "<tensor>.mask" per layer, 1 = kept)
+  --packed-masks           with --masks: 8 weights a byte (numpy unpackbits, bitorder little)
   --json                   print one JSON object instead of tables
 
 General:
@@ -131,13 +158,40 @@ export interface QuantizeCommand {
   json: boolean;
 }
 
+/** `prune` settings as given on the command line; unset ones take DEFAULT_PRUNE_SETTINGS. */
+export interface PruneArgs {
+  method: 'magnitude' | 'nm' | 'lift' | 'dimap';
+  sparsity?: number;
+  allocation?: 'uniform' | 'alpha' | 'farms';
+  epsilon?: number;
+  scope?: 'layer' | 'global';
+  exclude?: string;
+  n?: number;
+  m?: number;
+  liftRank?: number;
+  seed?: number;
+  moduleTypes?: { name: string; pattern: string }[];
+}
+
+export interface PruneCommand {
+  command: 'prune';
+  target: string;
+  prune: PruneArgs;
+  layers?: string;
+  out?: string;
+  masks?: string;
+  packedMasks: boolean;
+  json: boolean;
+}
+
 export type Command =
   | { command: 'help' }
   | { command: 'version' }
   | { command: 'info'; target: string; json: boolean; noLimits: boolean }
   | AnalyzeCommand
   | EsdCommand
-  | QuantizeCommand;
+  | QuantizeCommand
+  | PruneCommand;
 
 export function parseArgs(argv: readonly string[]): Command {
   if (argv.length === 0) throw new UsageError('missing command');
@@ -147,6 +201,7 @@ export function parseArgs(argv: readonly string[]): Command {
   if (cmd === 'help') return { command: 'help' };
   if (cmd === 'analyze' || cmd === 'esd') return parseSpectraArgs(cmd, rest);
   if (cmd === 'quantize') return parseQuantizeArgs(rest);
+  if (cmd === 'prune') return parsePruneArgs(rest);
   if (cmd !== 'info') throw new UsageError(`unknown command "${cmd}"`);
   let json = false;
   let noLimits = false;
@@ -361,5 +416,136 @@ function parseQuantizeArgs(rest: readonly string[]): QuantizeCommand {
     ...(layers !== undefined ? { layers } : {}),
     ...(out !== undefined ? { out } : {}),
     ...(dequantized !== undefined ? { dequantized } : {}),
+  };
+}
+
+/** prune's value flags, and the methods each applies to (a flag for another method is an error, not ignored). */
+const PRUNE_VALUE_FLAGS: Record<string, readonly PruneArgs['method'][] | null> = {
+  '--method': null, '--layers': null, '--out': null, '--masks': null, '--exclude': null,
+  '--sparsity': ['magnitude', 'lift', 'dimap'], '--allocation': ['magnitude', 'lift'], '--epsilon': ['magnitude', 'lift'],
+  '--scope': ['magnitude'], '--nm': ['nm'], '--rank': ['lift'], '--seed': ['lift'], '--module-type': ['dimap'],
+};
+const PRUNE_BOOL_FLAGS: Record<string, readonly PruneArgs['method'][] | null> = { '--json': null, '--packed-masks': null };
+const PRUNE_METHOD_NAMES = ['magnitude', 'nm', 'lift', 'dimap'] as const;
+/** Flags that may be given more than once. */
+const PRUNE_REPEATABLE = new Set(['--module-type']);
+
+function checkRegex(flag: string, v: string): void {
+  try {
+    new RegExp(v);
+  } catch (e) {
+    throw new UsageError(`${flag}: invalid regular expression "${v}": ${(e as Error).message}`);
+  }
+}
+
+function parsePruneArgs(rest: readonly string[]): PruneCommand {
+  const values = new Map<string, string>();
+  const moduleTypes: { name: string; pattern: string }[] = [];
+  const bools = new Set<string>();
+  const positional: string[] = [];
+  let flagsDone = false;
+  for (let i = 0; i < rest.length; i++) {
+    const a = rest[i]!;
+    if (flagsDone || a === '-' || !a.startsWith('-')) {
+      positional.push(a);
+      continue;
+    }
+    if (a === '--') {
+      flagsDone = true;
+      continue;
+    }
+    const eq = a.indexOf('=');
+    const flag = eq > 0 ? a.slice(0, eq) : a;
+    if (flag in PRUNE_VALUE_FLAGS) {
+      const v = eq > 0 ? a.slice(eq + 1) : rest[++i];
+      if (v === undefined) throw new UsageError(`${flag} needs a value`);
+      if (values.has(flag) && !PRUNE_REPEATABLE.has(flag)) throw new UsageError(`${flag} is given twice`);
+      values.set(flag, v);
+      if (flag === '--module-type') {
+        const at = v.indexOf('=');
+        const name = at > 0 ? v.slice(0, at) : '';
+        const pattern = at > 0 ? v.slice(at + 1) : '';
+        if (name === '' || pattern === '') throw new UsageError(`--module-type must be NAME=REGEX (e.g. attn=q_proj|k_proj); got "${v}"`);
+        checkRegex('--module-type', pattern);
+        if (moduleTypes.some((t) => t.name === name)) throw new UsageError(`--module-type "${name}" is given twice`);
+        moduleTypes.push({ name, pattern });
+      }
+    } else if (flag in PRUNE_BOOL_FLAGS && eq < 0) {
+      bools.add(flag);
+    } else {
+      throw new UsageError(`unknown option "${a}" for prune`);
+    }
+  }
+  if (positional.length === 0) throw new UsageError('prune needs a file, folder or URL');
+  if (positional.length > 1) throw new UsageError(`prune takes one file, got ${positional.length}: ${positional.join(' ')}`);
+  const methodArg = values.get('--method');
+  if (methodArg === undefined) throw new UsageError('prune needs --method magnitude|nm|lift|dimap');
+  if (methodArg === 'wanda') {
+    throw new UsageError('--method wanda scores |W|·‖X‖ and needs activation norms from running an ONNX graph on calibration data, which the command line does not collect; use the Prune view, or magnitude, nm, lift or dimap');
+  }
+  const method = PRUNE_METHOD_NAMES.find((m) => m === methodArg);
+  if (!method) throw new UsageError(`--method must be one of magnitude, nm, lift, dimap; got "${methodArg}"`);
+  for (const flag of [...values.keys(), ...bools]) {
+    const only = PRUNE_VALUE_FLAGS[flag] ?? PRUNE_BOOL_FLAGS[flag];
+    if (only && !only.includes(method)) throw new UsageError(`${flag} does not apply to --method ${method} (it is for ${only.join(', ')})`);
+  }
+  const prune: PruneArgs = { method };
+  const sparsity = values.get('--sparsity');
+  if (sparsity !== undefined) prune.sparsity = parseNumber('--sparsity', sparsity, { integer: false, min: 0, max: 1 });
+  const allocation = values.get('--allocation');
+  if (allocation !== undefined) {
+    if (allocation !== 'uniform' && allocation !== 'alpha' && allocation !== 'farms') throw new UsageError(`--allocation must be uniform, alpha or farms; got "${allocation}"`);
+    prune.allocation = allocation;
+  }
+  const scope = values.get('--scope');
+  if (scope !== undefined) {
+    if (scope !== 'layer' && scope !== 'global') throw new UsageError(`--scope must be layer or global; got "${scope}"`);
+    prune.scope = scope;
+  }
+  if (prune.scope === 'global' && allocation !== undefined && allocation !== 'uniform') {
+    throw new UsageError(`--allocation ${allocation} does not apply to --scope global (one threshold over all layers is its own allocation)`);
+  }
+  const epsilon = values.get('--epsilon');
+  if (epsilon !== undefined) {
+    if (allocation !== 'alpha' && allocation !== 'farms') throw new UsageError('--epsilon applies only with --allocation alpha or farms');
+    prune.epsilon = parseNumber('--epsilon', epsilon, { integer: false, min: 0, max: 0.999999 });
+  }
+  const nm = values.get('--nm');
+  if (nm !== undefined) {
+    const match = /^(\d+):(\d+)$/.exec(nm);
+    const n = match ? Number(match[1]) : NaN;
+    const m = match ? Number(match[2]) : NaN;
+    if (!(n >= 1 && m >= 2 && n < m && m <= 1024)) throw new UsageError(`--nm must be N:M with 1 <= N < M <= 1024 (e.g. 2:4); got "${nm}"`);
+    prune.n = n;
+    prune.m = m;
+  }
+  const rank = values.get('--rank');
+  if (rank !== undefined) prune.liftRank = parseNumber('--rank', rank, { integer: true, min: 1, max: 65536 });
+  const seed = values.get('--seed');
+  if (seed !== undefined) prune.seed = parseNumber('--seed', seed, { integer: true, min: 0, max: 2 ** 31 - 1 });
+  if (moduleTypes.length) prune.moduleTypes = moduleTypes;
+  const exclude = values.get('--exclude');
+  if (exclude !== undefined) {
+    checkRegex('--exclude', exclude);
+    prune.exclude = exclude;
+  }
+  const layers = values.get('--layers');
+  if (layers !== undefined) checkRegex('--layers', layers);
+  const out = values.get('--out');
+  const masks = values.get('--masks');
+  for (const [flag, v] of [['--out', out], ['--masks', masks]] as const) {
+    if (v === '') throw new UsageError(`${flag} needs a file name`);
+  }
+  if (out !== undefined && out === masks) throw new UsageError('--out and --masks name the same file');
+  if (bools.has('--packed-masks') && masks === undefined) throw new UsageError('--packed-masks needs --masks FILE');
+  return {
+    command: 'prune',
+    target: positional[0]!,
+    prune,
+    json: bools.has('--json'),
+    packedMasks: bools.has('--packed-masks'),
+    ...(layers !== undefined ? { layers } : {}),
+    ...(out !== undefined ? { out } : {}),
+    ...(masks !== undefined ? { masks } : {}),
   };
 }

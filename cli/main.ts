@@ -3,6 +3,7 @@ import { parseArgs, USAGE, UsageError } from './args';
 import { analyze } from './commands/analyze';
 import { esd } from './commands/esd';
 import { info } from './commands/info';
+import { prune } from './commands/prune';
 import { quantize } from './commands/quantize';
 import { defaultThreads } from './node-pool/run-pool';
 
@@ -69,6 +70,18 @@ export async function main(argv: readonly string[]): Promise<number> {
           ...(cmd.layers !== undefined ? { layers: cmd.layers } : {}),
           ...(cmd.out !== undefined ? { out: cmd.out } : {}),
           ...(cmd.dequantized !== undefined ? { dequantized: cmd.dequantized } : {}),
+        }),
+      );
+    case 'prune':
+      return runCommand(cmd.target, () =>
+        prune(cmd.target, {
+          prune: cmd.prune,
+          json: cmd.json,
+          packedMasks: cmd.packedMasks,
+          progress: process.stderr.isTTY === true,
+          ...(cmd.layers !== undefined ? { layers: cmd.layers } : {}),
+          ...(cmd.out !== undefined ? { out: cmd.out } : {}),
+          ...(cmd.masks !== undefined ? { masks: cmd.masks } : {}),
         }),
       );
   }

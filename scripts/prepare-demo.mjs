@@ -114,5 +114,33 @@ if (existsSync(mnistDir)) {
   }
 }
 
+// onnxruntime-web fetches its wasm (and, outside its bundled build, the .mjs loader) at run time,
+// which bundlers do not follow; lib/inference/ort.ts points ort.env.wasm.wasmPaths at /ort/.
+// The browser build uses the JSEP variant (WebGPU + wasm); the plain one is copied for the
+// onnxruntime-web-use-extern-wasm condition. Gitignored: package files, not ours.
+const ORT_FILES = ['ort-wasm-simd-threaded.jsep.wasm', 'ort-wasm-simd-threaded.jsep.mjs', 'ort-wasm-simd-threaded.wasm', 'ort-wasm-simd-threaded.mjs'];
+let ortDist;
+try {
+  ortDist = join(pkgInfo('onnxruntime-web').dir, 'dist');
+} catch {
+  console.warn('prepare-demo: onnxruntime-web is not installed; the inference worker will not load in the browser');
+}
+if (ortDist) {
+  const ortPublic = join(root, 'public', 'ort');
+  mkdirSync(ortPublic, { recursive: true });
+  let copied = 0;
+  for (const f of ORT_FILES) {
+    const src = join(ortDist, f);
+    if (!existsSync(src)) {
+      console.warn(`prepare-demo: ${src} missing; onnxruntime-web in the browser may not find it`);
+      continue;
+    }
+    const dst = join(ortPublic, f);
+    if (!existsSync(dst) || statSync(dst).size !== statSync(src).size || statSync(dst).mtimeMs < statSync(src).mtimeMs) copyFileSync(src, dst);
+    copied++;
+  }
+  console.log(`prepare-demo: ${copied} onnxruntime-web files -> public/ort/`);
+}
+
 writeFileSync(join(publicModels, 'manifest.json'), JSON.stringify({ generated: 'scripts/prepare-demo.mjs', models }, null, 2) + '\n');
 console.log(`prepare-demo: ${models.length} demo models -> public/models/manifest.json`);

@@ -1,5 +1,7 @@
-import { ComingNext } from '@/components/ui/ComingNext';
+import { PruneView } from '@/components/panels/prune/PruneView';
+import '../spectra/spectra.css';
+import '../quantize/quantize.css';
 
 export default function Page() {
-  return <ComingNext title="Prune" description="Magnitude, N:M, LIFT, DIMAP and AlphaPruning masks: which weights each removes, layer by layer." />;
+  return <PruneView />;
 }

@@ -7,6 +7,7 @@ import type { Backend, Job, JobOf, JobResultMap, ModelRef, WorkerIn, WorkerOut }
 import { openSpec } from './open-spec';
 import { runSpectraJob } from './spectra-job';
 import { runQuantizeLayerJob, runQuantizeRdJob } from './quantize-job';
+import { runPruneJob } from './prune-job';
 
 /**
  * The worker side of the job protocol (workers/compute.worker.ts only wires it to postMessage).
@@ -105,6 +106,11 @@ export function createJobRunner(post: Post) {
     return runQuantizeRdJob(src, job.tensor, job.settings, job.forceCpu, ctx);
   }
 
+  async function pruneJob(job: JobOf<'prune'>, ctx: JobContext): Promise<Outcome<'prune'>> {
+    const src = await getModel(job.model, ctx.signal);
+    return runPruneJob(src, job, ctx);
+  }
+
   async function closeModelJob(job: JobOf<'close-model'>): Promise<Outcome<'close-model'>> {
     return { backend: 'cpu', data: { closed: models.delete(job.modelId) } };
   }
@@ -123,6 +129,8 @@ export function createJobRunner(post: Post) {
         return quantizeLayerJob(job, ctx);
       case 'quantize-rd':
         return quantizeRdJob(job, ctx);
+      case 'prune':
+        return pruneJob(job, ctx);
     }
   }
 

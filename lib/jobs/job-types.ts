@@ -10,6 +10,7 @@ import type { WindowRect } from '../charts/spectra/farms-window-rects';
 import type { QuantBits, QuantMethod, QuantSettings } from '../analysis/quant/quantize-layer';
 import type { QuantError } from '../analysis/quant/quant-metrics';
 import type { QuantMaps } from '../charts/quant/quant-maps';
+import type { Mask, PruneAllocation, PruneMethod, PruneSettings } from '../analysis/prune/prune-types';
 import type { Projection } from '../charts/quant/projection';
 
 /**
@@ -121,6 +122,49 @@ export interface QuantRdResult {
   ms: number;
 }
 
+export type { PruneSettings, PruneMethod, PruneAllocation, Mask } from '../analysis/prune/prune-types';
+
+/** One layer's row of a prune job. */
+export interface PruneLayerRow {
+  tensor: string;
+  layer: string;
+  order: number;
+  rows: number;
+  cols: number;
+  /** Sparsity the allocation asked for, and what the mask has. */
+  target: number;
+  achieved: number;
+  /** α used by the α-driven allocation (raw or FARMS), null when not analyzable or uniform. */
+  alpha: number | null;
+  /** N:M validity (method nm): groups violating the pattern. */
+  nmViolations: number | null;
+  /** Left dense by the exclude pattern. */
+  excluded: boolean;
+}
+
+export interface PruneDetail {
+  tensor: string;
+  layer: string;
+  rows: number;
+  cols: number;
+  mask: Mask;
+  rowSparsity: Float32Array;
+  colSparsity: Float32Array;
+  /** Histogram of the scores (log10 when `logScores`), and the score at the cut. */
+  histogram: { counts: Uint32Array; lo: number; hi: number; logScores: boolean };
+  threshold: number | null;
+  compare: { method: PruneMethod; allocation: PruneAllocation; mask: Mask; jaccard: number; hamming: number } | null;
+}
+
+export interface PruneJobResult {
+  layers: PruneLayerRow[];
+  total: { weights: number; kept: number; sparsity: number };
+  detail: PruneDetail | null;
+  /** Pruned weights by tensor name (stored layout), when asked for. */
+  weights: Record<string, Float32Array> | null;
+  ms: number;
+}
+
 /** What the Spectra view asks for; part of its URL and of its cache key. Defaults: lib/state/spectra-settings.ts. */
 export interface SpectraSettings {
   fit: FitMethod;
@@ -181,6 +225,19 @@ export type Job =
       summaryOnly?: boolean;
     }
   | { kind: 'quantize-rd'; model: ModelRef; tensor: string; settings: QuantSettings; forceCpu: boolean }
+  | {
+      kind: 'prune';
+      model: ModelRef;
+      settings: PruneSettings;
+      /** The layer whose mask, profiles and score histogram come back in full. */
+      detail: string | null;
+      /** A second mask of the detail layer to compare with (method/allocation changed). */
+      compare: { method: PruneMethod; allocation: PruneAllocation } | null;
+      /** Wanda's ‖X_j‖ per weight tensor (from the inference worker). */
+      actNorms?: Record<string, Float32Array>;
+      /** Also return the pruned weights (stored layout) of every pruned tensor: the accuracy curve feeds them to the graph. */
+      withWeights?: boolean;
+    }
   | { kind: 'close-model'; modelId: string };
 
 export interface JobResultMap {
@@ -190,6 +247,7 @@ export interface JobResultMap {
   spectra: SpectraJobResult;
   'quantize-layer': QuantLayerResult;
   'quantize-rd': QuantRdResult;
+  prune: PruneJobResult;
 }
 
 export type JobKind = Job['kind'];

@@ -1,0 +1,195 @@
+'use client';
+import Link from 'next/link';
+import { useCallback, useEffect, useMemo, useState } from 'react';
+import type { SparsityInput } from '@/lib/charts/prune/sparsity-chart';
+import type { Layer } from '@/lib/model/layer';
+import { parsePruneParams, writePruneParams, type PruneViewParams } from '@/lib/state/prune-settings';
+import { usePrune } from '@/lib/state/prune-store';
+import { installTestHooks } from '../../test-hooks';
+import { DemoModels } from '../DemoModels';
+import { ErrorPanel } from '../ErrorPanel';
+import { useViewModel } from '../use-view-model';
+import { CompareCard } from './CompareCard';
+import { MaskCard } from './MaskCard';
+import { ALLOCATION_LABELS, METHOD_LABELS, PruneControls } from './PruneControls';
+import { LayerSparsityChart, ProfileChart, ScoreHistogram } from './SparsityCharts';
+import { EvalCard, useEvalInputs } from './EvalCard';
+
+const NO_LAYERS: Layer[] = [];
+/** Wait after the last slider move before pruning again. */
+export const PRUNE_DEBOUNCE_MS = 150;
+
+function prunable(l: Layer): boolean {
+  return l.kind !== 'other' && l.M > 0 && l.tensor.decodable;
+}
+
+function useDebounced<T>(value: T, ms: number): T {
+  const [v, setV] = useState(value);
+  useEffect(() => {
+    const t = setTimeout(() => setV(value), ms);
+    return () => clearTimeout(t);
+  }, [value, ms]);
+  return v;
+}
+
+/**
+ * /prune: masks for every layer of a model under one method, target and allocation, recomputed
+ * in a worker as the slider moves; the selected layer's mask (zoomable), scores with the cut,
+ * row/column profiles, a comparison with a second mask, per-layer sparsity with α, and — with an
+ * ONNX graph and evaluation data — accuracy and loss against sparsity.
+ */
+export function PruneView() {
+  const [params, setParams] = useState<PruneViewParams | null>(null);
+  const preview = usePrune((s) => s.preview);
+  const run = usePrune((s) => s.run);
+  const cancel = usePrune((s) => s.cancel);
+  useEffect(() => {
+    installTestHooks();
+    setParams(parsePruneParams(new URLSearchParams(window.location.search)));
+  }, []);
+  useEffect(() => {
+    if (!params) return;
+    const url = new URL(window.location.href);
+    writePruneParams(url.searchParams, params);
+    if (url.href !== window.location.href) window.history.replaceState(window.history.state, '', url);
+  }, [params]);
+  const update = useCallback((p: Partial<PruneViewParams>) => setParams((old) => (old ? { ...old, ...p } : old)), []);
+  const onModelName = useCallback((m: string) => update({ model: m }), [update]);
+  const { model, models, pendingDemo } = useViewModel(params?.model, params !== null, onModelName);
+  const layers = useMemo(() => (model?.status === 'ready' ? (model.layers ?? []).filter(prunable) : NO_LAYERS), [model]);
+  const layer = useMemo(() => layers.find((l) => l.name === params?.layer) ?? null, [layers, params?.layer]);
+  useEffect(() => {
+    if (params && !params.layer && layers[0]) update({ layer: layers[0].name });
+  }, [params, layers, update]);
+
+  const evalInputs = useEvalInputs(model, params?.onnx ?? null, params?.data ?? null);
+  const settings = useDebounced(params?.settings, PRUNE_DEBOUNCE_MS);
+  const compare = params?.compare ?? null;
+  const modelRef = useMemo(() => (model ? { modelId: model.id, spec: model.spec } : null), [model]);
+  const wantsActs = settings?.method === 'wanda' || compare?.method === 'wanda';
+  useEffect(() => {
+    if (!modelRef || !settings || model?.status !== 'ready' || layers.length === 0) return;
+    if (wantsActs && !evalInputs.actNorms) return;
+    run(modelRef, settings, layer?.tensor.name ?? null, compare, wantsActs ? (evalInputs.actNorms ?? undefined) : undefined);
+  }, [modelRef, settings, layer, compare, run, model?.status, layers.length, wantsActs, evalInputs.actNorms]);
+
+  if (!params) return null;
+  const name = (model?.info?.name ?? model?.label ?? 'model').replace(/[^\w.-]+/g, '_');
+  const fileName = `${name}-${(layer?.name ?? 'layer').replace(/[^\w.-]+/g, '_')}`;
+  const result = preview?.result ?? null;
+  const detail = result?.detail && result.detail.tensor === layer?.tensor.name ? result.detail : null;
+  const row = result?.layers.find((r) => r.tensor === layer?.tensor.name);
+  const bars: SparsityInput[] = (result?.layers ?? []).map((r) => ({ name: r.layer, order: r.order, target: r.target, achieved: r.achieved, alpha: r.alpha }));
+
+  let body;
+  if (!model) {
+    body = pendingDemo ? (
+      <div className="card opening" data-testid="model-opening">
+        <div className="spinner" aria-hidden /> Opening {params.model}…
+      </div>
+    ) : (
+      <div className="sp-empty">
+        {params.model && <p className="sp-err">No open model “{params.model}” (model ids last as long as the tab; demo models open by name).</p>}
+        <p className="muted">
+          Pick a demo model, or open your own on the <Link href="/">Models</Link> page and come back.
+        </p>
+        <DemoModels />
+      </div>
+    );
+  } else if (model.status === 'opening') {
+    body = (
+      <div className="card opening" data-testid="model-opening">
+        <div className="spinner" aria-hidden /> Opening {model.label}…
+      </div>
+    );
+  } else if (model.status === 'error') {
+    body = <ErrorPanel title={model.label} error={model.error ?? { kind: 'Error', code: 'internal', message: `${model.label}: failed to open` }} />;
+  } else if (layers.length === 0) {
+    body = <p className="muted">{model.label} has no weight matrices to prune.</p>;
+  } else {
+    const running = preview?.status === 'running';
+    const s = params.settings;
+    body = (
+      <>
+        <div className="q-status" data-testid="prune-status" data-status={preview?.status ?? 'idle'} data-key={preview?.key ?? ''}>
+          {running && (
+            <>
+              <progress max={1} value={preview.progress} />
+              <span className="muted small">{preview.label}</span>
+              <button type="button" className="btn btn-small" onClick={cancel} data-testid="prune-cancel">
+                Cancel
+              </button>
+            </>
+          )}
+          {preview?.status === 'cancelled' && <span className="muted small">Cancelled — change a setting to run again.</span>}
+          {wantsActs && !evalInputs.actNorms && <span className="muted small" data-testid="prune-wanda-waiting">{evalInputs.reason ?? 'collecting activations…'}</span>}
+        </div>
+        {preview?.error && <ErrorPanel title={METHOD_LABELS[s.method]} error={preview.error} />}
+        <div className={running ? 'q-results q-stale' : 'q-results'}>
+          {result && (
+            <section className="card q-summary" data-testid="prune-summary" data-sparsity={result.total.sparsity} data-kept={result.total.kept} data-weights={result.total.weights}>
+              <div className="q-headline">
+                <div>
+                  <b>{(result.total.sparsity * 100).toFixed(2)}%</b> of {result.total.weights.toLocaleString('en-US')} weights removed
+                </div>
+                {row && (
+                  <div data-testid="prune-layer-summary" data-achieved={row.achieved} data-target={row.target}>
+                    {row.layer}: <b>{(row.achieved * 100).toFixed(2)}%</b> (target {(row.target * 100).toFixed(2)}%){row.alpha !== null ? `, α ${row.alpha.toFixed(3)}` : ''}
+                    {row.nmViolations !== null && <span className={row.nmViolations === 0 ? 'muted' : 'sp-err'}>{row.nmViolations === 0 ? ` · valid ${s.n}:${s.m}` : ` · ${row.nmViolations} groups break ${s.n}:${s.m}`}</span>}
+                  </div>
+                )}
+                <div className="muted small">
+                  {METHOD_LABELS[s.method]}
+                  {s.method === 'magnitude' && s.scope === 'global' ? ', global threshold' : ''}
+                  {(s.method === 'lift' || s.method === 'wanda' || (s.method === 'magnitude' && s.scope === 'layer')) && s.allocation !== 'uniform' ? `, ${ALLOCATION_LABELS[s.allocation]} ε = ${s.epsilon}` : ''} · {(result.ms / 1000).toFixed(2)} s
+                </div>
+              </div>
+            </section>
+          )}
+          {bars.length > 0 && <LayerSparsityChart layers={bars} selected={layer?.name ?? null} onSelect={(n) => update({ layer: n, zoom: null })} name={name} />}
+          {detail && (
+            <>
+              <MaskCard mask={detail.mask} zoom={params.zoom} onZoom={(z) => update({ zoom: z })} name={fileName} layer={detail.layer} sparsity={row?.achieved ?? 0} />
+              {detail.compare && <CompareCard a={detail.mask} b={detail.compare.mask} labelA={METHOD_LABELS[s.method] + (s.allocation !== 'uniform' ? ` (${s.allocation})` : '')} labelB={METHOD_LABELS[detail.compare.method] + (detail.compare.allocation !== 'uniform' ? ` (${detail.compare.allocation})` : '')} name={fileName} />}
+              <div className="q-charts">
+                <ScoreHistogram counts={detail.histogram.counts} lo={detail.histogram.lo} hi={detail.histogram.hi} logScores={detail.histogram.logScores} threshold={detail.threshold} name={fileName} />
+                <ProfileChart values={detail.rowSparsity} what="row" name={fileName} />
+                <ProfileChart values={detail.colSparsity} what="column" name={fileName} />
+              </div>
+            </>
+          )}
+        </div>
+        <EvalCard model={model} inputs={evalInputs} settings={params.settings} onPick={(p) => update(p)} name={name} />
+      </>
+    );
+  }
+
+  return (
+    <div className="quantize-view" data-testid="prune-view" data-model={model?.id ?? ''}>
+      <div className="sp-head">
+        <h2>Prune</h2>
+        {model && <span className="mono">{model.label}</span>}
+        {models.length > 1 && (
+          <select value={model?.id ?? ''} onChange={(e) => update({ model: e.target.value, layer: null, zoom: null })} aria-label="Model" data-testid="prune-model">
+            {models.map((m) => (
+              <option key={m.id} value={m.id}>
+                {m.label}
+              </option>
+            ))}
+          </select>
+        )}
+        {layers.length > 0 && (
+          <select value={layer?.name ?? ''} onChange={(e) => update({ layer: e.target.value, zoom: null })} aria-label="Layer" data-testid="prune-layer">
+            {layers.map((l) => (
+              <option key={l.name} value={l.name}>
+                {l.name} [{l.tensor.shape.join('×')}]
+              </option>
+            ))}
+          </select>
+        )}
+      </div>
+      <PruneControls settings={params.settings} onChange={(s) => update({ settings: s })} compare={params.compare} onCompare={(c) => update({ compare: c })} wandaReason={evalInputs.actNorms ? null : (evalInputs.reason ?? 'no activations yet')} />
+      {body}
+    </div>
+  );
+}
