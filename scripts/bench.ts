@@ -2,7 +2,7 @@
  * `npm run bench`: the Weight-spectra performance figures (issue 3, §5), printed, never asserted.
  *   npm run bench                    # everything, 3 runs of each analyze, 5 of info
  *   npm run bench -- --runs 1        # one run each (quick look)
- *   npm run bench -- --only breakdown,farms   # some sections: analyze, farms, info, breakdown, kmeans
+ *   npm run bench -- --only breakdown,farms   # some sections: analyze, farms, info, breakdown, kmeans, merge
  *   npm run bench -- --only kmeans-webgpu --runs 1   # opt-in: k-means on WebGPU in Chromium (minutes on SwiftShader)
  * Generates a seeded GPT-2-small-shaped checkpoint into .bench/ once (scripts/make-gpt2-checkpoint.ts)
  * and a 2 GB sparse safetensors for `info` (scripts/make-big-safetensors.ts). Every timing runs
@@ -30,6 +30,10 @@ import { buildLayers } from '../lib/model/build-layers';
 import { layerMatrices } from '../lib/model/layer-matrices';
 import type { Layer } from '../lib/model/layer';
 import { gpt2Tensors, makeGpt2Checkpoint } from './make-gpt2-checkpoint';
+import { linearAssignment } from '../lib/math/linear-assignment';
+import { inferMlpSpec } from '../lib/analysis/merge/infer-mlp-spec';
+import { weightMatching } from '../lib/analysis/merge/weight-matching';
+import type { NamedTensor } from '../lib/analysis/merge/permutation-spec';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const CLI = path.join(ROOT, 'cli/weightlens.mjs');
@@ -297,6 +301,56 @@ async function kmeansBench(): Promise<void> {
   if (w !== undefined && t !== undefined) console.log(`objective: wasm ${w} vs TS reference ${t} (relative difference ${(Math.abs(w - t) / t).toExponential(1)})`);
 }
 
+/**
+ * Issue 6's merge figures, one thread, in-process: dense linear assignment on uniform random costs
+ * (target: 512 × 512 under 0.3 s; 2048 × 2048 reported), and Git Re-Basin weight matching of the
+ * MNIST demo seeds (784-128-128-10). Median wall time of the runs.
+ */
+async function mergeBench(): Promise<void> {
+  const LAP_TARGET_S = 0.3;
+  const rows: string[][] = [];
+  for (const n of [512, 2048]) {
+    const rng = new Rng(n);
+    const cost = new Float64Array(n * n);
+    for (let k = 0; k < cost.length; k++) cost[k] = rng.next();
+    const times: number[] = [];
+    let objective = 0;
+    for (let r = 0; r < RUNS; r++) {
+      const t0 = performance.now();
+      objective = linearAssignment(cost, n, n).objective;
+      times.push((performance.now() - t0) / 1000);
+      process.stderr.write(`  LAP ${n}×${n}: run ${r + 1}/${RUNS} ${times.at(-1)!.toFixed(3)} s (load ${os.loadavg()[0]!.toFixed(1)})\n`);
+    }
+    const target = n === 512 ? LAP_TARGET_S : undefined;
+    rows.push([`LAP ${n}×${n} uniform [0,1), minimise`, String(RUNS), median(times).toFixed(3), Math.min(...times).toFixed(3), target ? `≤ ${target}` : '', verdict(median(times), target), `objective ${objective.toFixed(6)}`]);
+  }
+  const load = async (file: string): Promise<NamedTensor[]> => {
+    const input = await openNodeModel(path.join(ROOT, 'public/models/mnist', file), (n) => pickPrimary(n));
+    try {
+      const src = await openModel(input);
+      const out: NamedTensor[] = [];
+      for (const t of src.tensors) out.push({ name: t.name, shape: [...t.shape], data: await src.read(t.name) });
+      return out;
+    } finally {
+      await input.close();
+    }
+  };
+  const a = await load('mlp-seed1.safetensors');
+  const b = await load('mlp-seed2.safetensors');
+  const spec = inferMlpSpec(a, 'mlp-seed1.safetensors');
+  const times: number[] = [];
+  let note = '';
+  for (let r = 0; r < RUNS; r++) {
+    const t0 = performance.now();
+    const res = weightMatching(a, b, spec, { seed: 1 });
+    times.push((performance.now() - t0) / 1000);
+    note = `${res.iterations} passes, objective ${res.objectives[0]!.toFixed(2)} → ${res.objectives.at(-1)!.toFixed(2)}`;
+  }
+  rows.push(['weight matching MNIST seed1 ← seed2 (2 groups of 128)', String(RUNS), median(times).toFixed(3), Math.min(...times).toFixed(3), '', '', note]);
+  console.log(`\nMerge: seconds, median of ${RUNS} run(s), one thread, in-process`);
+  printTable(['what', 'runs', 'median s', 'min s', 'target s', 'time', 'note'], rows);
+}
+
 async function main(): Promise<void> {
   const cpus = os.cpus();
   console.log('WeightLens bench');
@@ -305,8 +359,11 @@ async function main(): Promise<void> {
       `Node ${process.version}, ${os.platform()}/${os.arch()}`,
   );
   console.log(`load average at start: ${os.loadavg().map((x) => x.toFixed(2)).join(' ')} (other processes share these cores)`);
-  ensureFiles();
-  console.log(`checkpoint: ${path.relative(ROOT, GPT2)} (${(statSync(GPT2).size / 1e6).toFixed(0)} MB, GPT-2 small shapes, seed 1)`);
+  // The merge section needs no GPT-2 checkpoint; don't write or rebuild anything for it alone.
+  if (['analyze', 'farms', 'info', 'breakdown', 'kmeans'].some(want)) {
+    ensureFiles();
+    console.log(`checkpoint: ${path.relative(ROOT, GPT2)} (${(statSync(GPT2).size / 1e6).toFixed(0)} MB, GPT-2 small shapes, seed 1)`);
+  }
 
   const rows: Row[] = [];
   if (want('analyze')) {
@@ -365,6 +422,7 @@ async function main(): Promise<void> {
   }
   if (want('breakdown')) await breakdown();
   if (want('kmeans')) await kmeansBench();
+  if (want('merge')) await mergeBench();
   // WebGPU k-means in Chromium: opt-in (--only kmeans-webgpu), since on SwiftShader (no GPU here) a
   // run of the target case takes minutes and measures the CPU emulation, not a GPU.
   if (ONLY?.has('kmeans-webgpu')) {

@@ -20,7 +20,8 @@ export type FormatErrorCode =
   | 'forbidden-pickle' // a pickle opcode or global outside the allowed set
   | 'bad-pickle'
   | 'bad-shape'
-  | 'unknown-format';
+  | 'unknown-format'
+  | 'bad-spec'; // a user-given spec (e.g. a permutation spec as JSON) that is malformed or does not fit the model
 
 export type WeightLensErrorKind = 'FormatError' | 'UnsupportedError' | 'LimitError' | 'CancelledError' | 'NotFoundError';
 

@@ -52,3 +52,6 @@ export const MAX_GGUF_HEADER_BYTES = 256 * 2 ** 20;
 
 /** GGUF arrays may nest; real files nest at most once, and a deep chain would overflow the stack. */
 export const MAX_GGUF_ARRAY_DEPTH = 16;
+
+/** Linear assignment cost matrix cells (8192²): weight matching never needs more than the widest layer squared. */
+export const MAX_ASSIGNMENT_CELLS = 2 ** 26;

@@ -8,6 +8,7 @@ import { openSpec } from './open-spec';
 import { runSpectraJob } from './spectra-job';
 import { runQuantizeLayerJob, runQuantizeRdJob } from './quantize-job';
 import { runPruneJob } from './prune-job';
+import { runPruneExport, runQuantizeExport } from './export-job';
 
 /**
  * The worker side of the job protocol (workers/compute.worker.ts only wires it to postMessage).
@@ -111,6 +112,16 @@ export function createJobRunner(post: Post) {
     return runPruneJob(src, job, ctx);
   }
 
+  async function exportQuantizedJob(job: JobOf<'export-quantized'>, ctx: JobContext): Promise<Outcome<'export-quantized'>> {
+    const src = await getModel(job.model, ctx.signal);
+    return runQuantizeExport(src, job.model.spec, job.settings, job.layers, ctx);
+  }
+
+  async function exportPrunedJob(job: JobOf<'export-pruned'>, ctx: JobContext): Promise<Outcome<'export-pruned'>> {
+    const src = await getModel(job.model, ctx.signal);
+    return runPruneExport(src, job.model.spec, job.settings, job.actNorms, ctx);
+  }
+
   async function closeModelJob(job: JobOf<'close-model'>): Promise<Outcome<'close-model'>> {
     return { backend: 'cpu', data: { closed: models.delete(job.modelId) } };
   }
@@ -131,6 +142,10 @@ export function createJobRunner(post: Post) {
         return quantizeRdJob(job, ctx);
       case 'prune':
         return pruneJob(job, ctx);
+      case 'export-quantized':
+        return exportQuantizedJob(job, ctx);
+      case 'export-pruned':
+        return exportPrunedJob(job, ctx);
     }
   }
 

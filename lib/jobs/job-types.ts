@@ -238,6 +238,10 @@ export type Job =
       /** Also return the pruned weights (stored layout) of every pruned tensor: the accuracy curve feeds them to the graph. */
       withWeights?: boolean;
     }
+  /** The quantized model as the two files `weightlens quantize --out/--dequantized` writes. */
+  | { kind: 'export-quantized'; model: ModelRef; settings: QuantSettings; layers: string | null }
+  /** The pruned model and its masks as `weightlens prune --out/--masks` writes them. */
+  | { kind: 'export-pruned'; model: ModelRef; settings: PruneSettings; actNorms?: Record<string, Float32Array> }
   | { kind: 'close-model'; modelId: string };
 
 export interface JobResultMap {
@@ -248,6 +252,15 @@ export interface JobResultMap {
   'quantize-layer': QuantLayerResult;
   'quantize-rd': QuantRdResult;
   prune: PruneJobResult;
+  'export-quantized': ExportFiles;
+  'export-pruned': ExportFiles;
+}
+
+/** Files built in a worker for the page to download. */
+export interface ExportFiles {
+  files: { name: string; bytes: Uint8Array }[];
+  /** Layers quantized or pruned in them. */
+  layers: number;
 }
 
 export type JobKind = Job['kind'];

@@ -124,6 +124,34 @@ describe('Prune view', () => {
     await again.close();
   });
 
+  it('downloads the pruned model and its masks: original × mask of the shown setting', async () => {
+    const downloads: import('playwright-core').Download[] = [];
+    page.on('download', (d) => downloads.push(d));
+    await page.getByTestId('prune-export-run').click();
+    await page.locator('[data-testid="prune-export"][data-status="done"]').waitFor({ timeout: 120_000 });
+    await expect.poll(() => downloads.length, { timeout: 30_000 }).toBe(2);
+    const files = new Map(await Promise.all(downloads.map(async (d) => [d.suggestedFilename(), readFileSync((await d.path())!)] as const)));
+    const open = (suffix: string) => {
+      const name = [...files.keys()].find((n) => n.endsWith(suffix))!;
+      return openModel(singleFileModel(memorySource(new Uint8Array(files.get(name)!), name)));
+    };
+    const pruned = await open('-pruned.safetensors');
+    const masks = await open('-masks.safetensors');
+    const want = await engine({ ...DEFAULT_PRUNE_SETTINGS, sparsity: 0.7 });
+    for (const [i, l] of layers.entries()) {
+      const w = await src.read(l.tensor.name);
+      const keep = await masks.read(`${l.tensor.name}.mask`);
+      const got = await pruned.read(l.tensor.name);
+      // MNIST Linear weights are [out, in]: the stored layout is the mask's own row-major order.
+      for (let j = 0; j < w.length; j++) {
+        const k = (want.layers[i]!.mask.bits[j >>> 5]! >>> (j & 31)) & 1;
+        if (keep[j] !== k || got[j] !== (k ? w[j] : 0)) throw new Error(`${l.tensor.name}[${j}]: mask ${keep[j]} vs ${k}, weight ${got[j]} vs ${w[j]}`);
+      }
+    }
+    expect(await pruned.read('fc1.bias')).toEqual(await src.read('fc1.bias'));
+    page.removeAllListeners('download');
+  });
+
   it('exports the mask image as SVG', async () => {
     const [download] = await Promise.all([page.waitForEvent('download'), page.getByTestId('prune-mask').getByTestId('export-svg').click()]);
     expect(download.suggestedFilename()).toMatch(/fc2-mask\.svg$/);

@@ -2,8 +2,8 @@ import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { toStoredPrecision } from '../../lib/analysis/quant/export-quantized';
-import { quantMatrix } from '../../lib/analysis/quant/quant-matrix';
+import { decodePacked, toStoredPrecision } from '../../lib/analysis/quant/export-quantized';
+import { quantMatrix, storedFromQuantMatrix } from '../../lib/analysis/quant/quant-matrix';
 import { DEFAULT_QUANT_SETTINGS, quantizeLayer, type QuantSettings } from '../../lib/analysis/quant/quantize-layer';
 import { openModel } from '../../lib/formats/registry';
 import type { TensorSource } from '../../lib/formats/types';
@@ -131,6 +131,29 @@ describe('Quantize view', () => {
       }
     }
     expect(Number(await page.getByTestId('quant-sweep').getAttribute('data-pooled-sqnr'))).toBeCloseTo(-10 * Math.log10(err / sig), 5);
+  });
+
+  it('downloads the packed and dequantized files the command line writes, and they decode to the shown weights', async () => {
+    const downloads: import('playwright-core').Download[] = [];
+    page.on('download', (d) => downloads.push(d));
+    await page.getByTestId('quant-export-run').click();
+    await page.locator('[data-testid="quant-export"][data-status="done"]').waitFor({ timeout: 120_000 });
+    await expect.poll(() => downloads.length, { timeout: 30_000 }).toBe(2);
+    const byName = new Map(await Promise.all(downloads.map(async (d) => [d.suggestedFilename(), readFileSync((await d.path())!)] as const)));
+    const packedName = [...byName.keys()].find((n) => n.endsWith('-packed.safetensors'))!;
+    const deqName = [...byName.keys()].find((n) => n.endsWith('-dequantized.safetensors'))!;
+    const decoded = await decodePacked(singleFileModel(memorySource(new Uint8Array(byName.get(packedName)!), packedName)));
+    const deq = await openModel(singleFileModel(memorySource(new Uint8Array(byName.get(deqName)!), deqName)));
+    const s = { ...s0, k: 8 };
+    for (const t of ['fc1.weight', 'fc2.weight', 'fc3.weight']) {
+      const layer = buildLayers(src.tensors, src.format).find((l) => l.tensor.name === t)!;
+      const m = quantMatrix(layer, await src.read(t));
+      const want = storedFromQuantMatrix(layer, toStoredPrecision(m.data, await quantizeLayer(m, s), s, t).dequantized);
+      expect(decoded.get(t), t).toEqual(want);
+      expect(await deq.read(t), t).toEqual(want);
+    }
+    // Biases are not quantized: copied byte for byte.
+    expect(await deq.read('fc1.bias')).toEqual(await src.read('fc1.bias'));
   });
 
   it('exports the charts as SVG with the image inside', async () => {

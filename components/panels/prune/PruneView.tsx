@@ -14,6 +14,7 @@ import { MaskCard } from './MaskCard';
 import { ALLOCATION_LABELS, METHOD_LABELS, PruneControls } from './PruneControls';
 import { LayerSparsityChart, ProfileChart, ScoreHistogram } from './SparsityCharts';
 import { EvalCard, useEvalInputs } from './EvalCard';
+import { ExportModelButton } from '../../ui/ExportModelButton';
 
 const NO_LAYERS: Layer[] = [];
 /** Wait after the last slider move before pruning again. */
@@ -143,6 +144,11 @@ export function PruneView() {
                   {s.method === 'magnitude' && s.scope === 'global' ? ', global threshold' : ''}
                   {(s.method === 'lift' || s.method === 'wanda' || (s.method === 'magnitude' && s.scope === 'layer')) && s.allocation !== 'uniform' ? `, ${ALLOCATION_LABELS[s.allocation]} ε = ${s.epsilon}` : ''} · {(result.ms / 1000).toFixed(2)} s
                 </div>
+                <ExportModelButton
+                  job={modelRef && settings && (settings.method !== 'wanda' || evalInputs.actNorms) ? { kind: 'export-pruned', model: modelRef, settings, ...(settings.method === 'wanda' && evalInputs.actNorms ? { actNorms: evalInputs.actNorms } : {}) } : null}
+                  label="Download pruned model + masks"
+                  testId="prune-export"
+                />
               </div>
             </section>
           )}

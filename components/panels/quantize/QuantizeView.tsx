@@ -176,6 +176,8 @@ export function QuantizeView() {
           onRun={(ls) => modelRef && settings && runSweep(modelRef, ls, settings, forceCpu)}
           onCancel={cancelSweep}
           name={name}
+          model={modelRef}
+          settings={settings}
         />
       </>
     );

@@ -5,6 +5,8 @@ import type { SweepInput } from '@/lib/charts/quant/sweep-chart';
 import type { Layer } from '@/lib/model/layer';
 import type { SweepState } from '@/lib/state/quant-store';
 import { SweepChart } from './SweepChart';
+import { ExportModelButton } from '../../ui/ExportModelButton';
+import type { ModelRef, QuantSettings } from '@/lib/jobs/job-types';
 
 /** Pooled whole-model error: Σ err² / Σ w² over every quantized weight (not a mean of per-layer ratios). */
 export function pooledSqnr(sweep: SweepState): { sqnrDb: number; bpw: number; weights: number } | null {
@@ -26,8 +28,10 @@ export function pooledSqnr(sweep: SweepState): { sqnrDb: number; bpw: number; we
 
 /** The whole-model sweep: every layer (matching a filter) quantized with the current settings. */
 export function SweepCard({
-  layers, sweep, selected, onSelect, onRun, onCancel, name,
+  layers, sweep, selected, onSelect, onRun, onCancel, name, model, settings,
 }: {
+  model: ModelRef | null;
+  settings: QuantSettings | undefined;
   layers: readonly Layer[];
   sweep: SweepState | undefined;
   selected: string | null;
@@ -77,6 +81,7 @@ export function SweepCard({
             Quantize {matching.length} layer{matching.length === 1 ? '' : 's'}
           </button>
         )}
+        <ExportModelButton job={model && settings ? { kind: 'export-quantized', model, settings, layers: filter || null } : null} label="Download packed + dequantized" testId="quant-export" />
         {pooled && (
           <span className="small">
             whole model: <b>{formatStat(pooled.sqnrDb)} dB</b> at {formatStat(pooled.bpw)} bpw
