@@ -16,6 +16,13 @@ Commands:
   prune <src> --method magnitude|nm|lift|dimap
                            prune the weight matrices; per-layer target and achieved sparsity,
                            α, N:M validity; optionally write the pruned model and the masks
+  merge <a> <b> [more] --method linear|slerp|ta|ties|dare|tsv
+                           merge models tensor by tensor; pairing summary, per-tensor stats;
+                           optionally write the merged model
+  match <a> <b>            weight matching (Git Re-Basin): permute b's hidden units onto a;
+                           objective per iteration, L2 distance before/after; optionally write it
+  interpolate <a> <b> --onnx G --data D
+                           loss and accuracy along (1-α)a + αb (and after matching), the barrier
 
 Options for info:
   --json                   print one JSON object instead of tables
@@ -84,6 +91,37 @@ Options for prune:
   --out FILE               write the pruned model (safetensors; zeros where removed, dtypes kept)
   --masks FILE             write the masks (safetensors, one U8 "<tensor>.mask" per layer, 1 = kept)
   --packed-masks           with --masks: 8 weights a byte (numpy unpackbits, bitorder little)
+  --json                   print one JSON object instead of tables
+
+Options for merge <a> <b> [more...]:
+  --method linear|slerp|ta|ties|dare|tsv
+                           linear or spherical interpolation of two models; task arithmetic,
+                           TIES, DARE or TSV-merge of fine-tunes on --base (required)
+  --alpha A                linear/slerp: position on the path, 0..1 (0.5)
+  --base B                 ta/ties/dare/tsv: the base model the fine-tunes share (required)
+  --lambda L               ta/ties/dare/tsv: scale of the merged task vector (1)
+  --trim K                 ties: fraction of each task vector kept by magnitude, 0..1 (0.2)
+  --drop P                 dare: drop probability, 0 <= P < 1 (0.5)
+  --seed S                 dare: drop draws; tsv: randomized SVD (0)
+  --block-lambda REGEX=L   ta/ties/dare/tsv: λ for tensors whose name matches (repeatable;
+                           first match wins, others keep --lambda)
+  --out FILE               write the merged model (safetensors; F32, or F16/BF16 when every
+                           model stores every merged tensor in that type)
+  --json                   print one JSON object instead of tables
+
+Options for match <a> <b>:
+  --spec FILE.json         permutation spec { "groups": [{ name, size, axes: [{ tensor, axis }] }] }
+                           (default: inferred for Linear/Conv chains such as fc1, fc2, ...)
+  --seed S                 order in which groups are visited (0)
+  --out FILE               write b permuted onto a (safetensors, dtypes kept, perms in metadata)
+  --json                   print one JSON object instead of tables
+
+Options for interpolate <a> <b>:
+  --onnx G                 the model's ONNX graph (its weights are replaced by a's and b's) (required)
+  --data D                 evaluation set: safetensors or npz with "inputs" and "labels" (required)
+  --points N               points on the path from a (α = 0) to b (α = 1), 2..10001 (25)
+  --match                  also the path to b after weight matching onto a
+  --spec FILE.json, --seed S   for --match, as for match
   --json                   print one JSON object instead of tables
 
 General:
@@ -184,6 +222,49 @@ export interface PruneCommand {
   json: boolean;
 }
 
+export type MergeMethodName = 'linear' | 'slerp' | 'ta' | 'ties' | 'dare' | 'tsv';
+
+export interface MergeCommand {
+  command: 'merge';
+  models: string[];
+  method: MergeMethodName;
+  /** linear/slerp (default 0.5). */
+  alpha?: number;
+  base?: string;
+  lambda?: number;
+  /** ties: fraction kept. */
+  trim?: number;
+  /** dare: drop probability. */
+  drop?: number;
+  seed?: number;
+  blockLambdas: { pattern: string; lambda: number }[];
+  out?: string;
+  json: boolean;
+}
+
+export interface MatchCommand {
+  command: 'match';
+  a: string;
+  b: string;
+  spec?: string;
+  seed?: number;
+  out?: string;
+  json: boolean;
+}
+
+export interface InterpolateCommand {
+  command: 'interpolate';
+  a: string;
+  b: string;
+  onnx: string;
+  data: string;
+  points: number;
+  match: boolean;
+  spec?: string;
+  seed?: number;
+  json: boolean;
+}
+
 export type Command =
   | { command: 'help' }
   | { command: 'version' }
@@ -191,7 +272,10 @@ export type Command =
   | AnalyzeCommand
   | EsdCommand
   | QuantizeCommand
-  | PruneCommand;
+  | PruneCommand
+  | MergeCommand
+  | MatchCommand
+  | InterpolateCommand;
 
 export function parseArgs(argv: readonly string[]): Command {
   if (argv.length === 0) throw new UsageError('missing command');
@@ -202,6 +286,9 @@ export function parseArgs(argv: readonly string[]): Command {
   if (cmd === 'analyze' || cmd === 'esd') return parseSpectraArgs(cmd, rest);
   if (cmd === 'quantize') return parseQuantizeArgs(rest);
   if (cmd === 'prune') return parsePruneArgs(rest);
+  if (cmd === 'merge') return parseMergeArgs(rest);
+  if (cmd === 'match') return parseMatchArgs(rest);
+  if (cmd === 'interpolate') return parseInterpolateArgs(rest);
   if (cmd !== 'info') throw new UsageError(`unknown command "${cmd}"`);
   let json = false;
   let noLimits = false;
@@ -547,5 +634,155 @@ function parsePruneArgs(rest: readonly string[]): PruneCommand {
     ...(layers !== undefined ? { layers } : {}),
     ...(out !== undefined ? { out } : {}),
     ...(masks !== undefined ? { masks } : {}),
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// merge, match, interpolate
+
+interface ScannedFlags {
+  values: Map<string, string>;
+  /** Every value of a repeatable flag, in order. */
+  repeated: Map<string, string[]>;
+  bools: Set<string>;
+  positional: string[];
+}
+
+/** `--flag value`, `--flag=value`, booleans, `--` ends the flags; anything unknown is a usage error. */
+function scanFlags(cmd: string, rest: readonly string[], valueFlags: ReadonlySet<string>, boolFlags: ReadonlySet<string>, repeatable: ReadonlySet<string> = new Set()): ScannedFlags {
+  const out: ScannedFlags = { values: new Map(), repeated: new Map(), bools: new Set(), positional: [] };
+  let flagsDone = false;
+  for (let i = 0; i < rest.length; i++) {
+    const a = rest[i]!;
+    if (flagsDone || a === '-' || !a.startsWith('-')) {
+      out.positional.push(a);
+      continue;
+    }
+    if (a === '--') {
+      flagsDone = true;
+      continue;
+    }
+    const eq = a.indexOf('=');
+    const flag = eq > 0 ? a.slice(0, eq) : a;
+    if (valueFlags.has(flag)) {
+      const v = eq > 0 ? a.slice(eq + 1) : rest[++i];
+      if (v === undefined) throw new UsageError(`${flag} needs a value`);
+      if (repeatable.has(flag)) out.repeated.set(flag, [...(out.repeated.get(flag) ?? []), v]);
+      else if (out.values.has(flag)) throw new UsageError(`${flag} is given twice`);
+      else out.values.set(flag, v);
+    } else if (boolFlags.has(flag) && eq < 0) {
+      out.bools.add(flag);
+    } else {
+      throw new UsageError(`unknown option "${a}" for ${cmd}`);
+    }
+  }
+  return out;
+}
+
+function fileFlag(values: Map<string, string>, flag: string): string | undefined {
+  const v = values.get(flag);
+  if (v === '') throw new UsageError(`${flag} needs a file name`);
+  return v;
+}
+
+const MERGE_METHOD_NAMES: readonly MergeMethodName[] = ['linear', 'slerp', 'ta', 'ties', 'dare', 'tsv'];
+/** Flags that apply only to some methods (a flag for another method is an error, not ignored). */
+const MERGE_ONLY: Record<string, readonly MergeMethodName[]> = {
+  '--alpha': ['linear', 'slerp'],
+  '--base': ['ta', 'ties', 'dare', 'tsv'],
+  '--lambda': ['ta', 'ties', 'dare', 'tsv'],
+  '--block-lambda': ['ta', 'ties', 'dare', 'tsv'],
+  '--trim': ['ties'],
+  '--drop': ['dare'],
+  '--seed': ['dare', 'tsv'],
+};
+
+function parseMergeArgs(rest: readonly string[]): MergeCommand {
+  const f = scanFlags(
+    'merge', rest,
+    new Set(['--method', '--alpha', '--base', '--lambda', '--trim', '--drop', '--seed', '--block-lambda', '--out']),
+    new Set(['--json']),
+    new Set(['--block-lambda']),
+  );
+  const methodArg = f.values.get('--method');
+  if (methodArg === undefined) throw new UsageError('merge needs --method linear|slerp|ta|ties|dare|tsv');
+  const method = MERGE_METHOD_NAMES.find((m) => m === methodArg);
+  if (!method) throw new UsageError(`--method must be one of ${MERGE_METHOD_NAMES.join(', ')}; got "${methodArg}"`);
+  for (const flag of [...f.values.keys(), ...f.repeated.keys()]) {
+    const only = MERGE_ONLY[flag];
+    if (only && !only.includes(method)) throw new UsageError(`${flag} does not apply to --method ${method} (it is for ${only.join(', ')})`);
+  }
+  const interp = method === 'linear' || method === 'slerp';
+  if (interp && f.positional.length !== 2) throw new UsageError(`merge --method ${method} interpolates exactly two models, got ${f.positional.length}`);
+  if (!interp && f.positional.length < 1) throw new UsageError(`merge --method ${method} needs at least one fine-tuned model besides --base`);
+  const base = fileFlag(f.values, '--base');
+  if (!interp && base === undefined) throw new UsageError(`merge --method ${method} needs --base B (the model the fine-tunes started from)`);
+  const num = (flag: string, opts: { integer: boolean; min: number; max: number }): number | undefined => {
+    const v = f.values.get(flag);
+    return v === undefined ? undefined : parseNumber(flag, v, opts);
+  };
+  const blockLambdas = (f.repeated.get('--block-lambda') ?? []).map((v) => {
+    // The last '=' splits, so a pattern may itself contain '='.
+    const at = v.lastIndexOf('=');
+    const pattern = at > 0 ? v.slice(0, at) : '';
+    if (pattern === '') throw new UsageError(`--block-lambda must be REGEX=LAMBDA (e.g. 'fc1\\.=0.5'); got "${v}"`);
+    checkRegex('--block-lambda', pattern);
+    return { pattern, lambda: parseNumber('--block-lambda', v.slice(at + 1), { integer: false, min: -1e6, max: 1e6 }) };
+  });
+  const out = fileFlag(f.values, '--out');
+  const cmd: MergeCommand = { command: 'merge', models: f.positional, method, blockLambdas, json: f.bools.has('--json') };
+  const set = <K extends 'alpha' | 'lambda' | 'trim' | 'drop' | 'seed'>(key: K, v: number | undefined) => {
+    if (v !== undefined) cmd[key] = v;
+  };
+  set('alpha', num('--alpha', { integer: false, min: 0, max: 1 }));
+  set('lambda', num('--lambda', { integer: false, min: -1e6, max: 1e6 }));
+  set('trim', num('--trim', { integer: false, min: 0, max: 1 }));
+  set('drop', num('--drop', { integer: false, min: 0, max: 0.999999 }));
+  set('seed', num('--seed', { integer: true, min: 0, max: 2 ** 31 - 1 }));
+  if (base !== undefined) cmd.base = base;
+  if (out !== undefined) cmd.out = out;
+  return cmd;
+}
+
+function parseMatchArgs(rest: readonly string[]): MatchCommand {
+  const f = scanFlags('match', rest, new Set(['--spec', '--seed', '--out']), new Set(['--json']));
+  if (f.positional.length !== 2) throw new UsageError(`match takes two models <a> <b>, got ${f.positional.length}`);
+  const seed = f.values.get('--seed');
+  const spec = fileFlag(f.values, '--spec');
+  const out = fileFlag(f.values, '--out');
+  return {
+    command: 'match',
+    a: f.positional[0]!,
+    b: f.positional[1]!,
+    json: f.bools.has('--json'),
+    ...(spec !== undefined ? { spec } : {}),
+    ...(seed !== undefined ? { seed: parseNumber('--seed', seed, { integer: true, min: 0, max: 2 ** 31 - 1 }) } : {}),
+    ...(out !== undefined ? { out } : {}),
+  };
+}
+
+function parseInterpolateArgs(rest: readonly string[]): InterpolateCommand {
+  const f = scanFlags('interpolate', rest, new Set(['--onnx', '--data', '--points', '--spec', '--seed']), new Set(['--json', '--match']));
+  if (f.positional.length !== 2) throw new UsageError(`interpolate takes two models <a> <b>, got ${f.positional.length}`);
+  const onnx = fileFlag(f.values, '--onnx');
+  const data = fileFlag(f.values, '--data');
+  if (onnx === undefined) throw new UsageError('interpolate needs --onnx G (the graph the weights run in)');
+  if (data === undefined) throw new UsageError('interpolate needs --data D (safetensors or npz with "inputs" and "labels")');
+  const match = f.bools.has('--match');
+  for (const flag of ['--spec', '--seed']) if (f.values.has(flag) && !match) throw new UsageError(`${flag} applies only with --match`);
+  const points = f.values.get('--points');
+  const seed = f.values.get('--seed');
+  const spec = fileFlag(f.values, '--spec');
+  return {
+    command: 'interpolate',
+    a: f.positional[0]!,
+    b: f.positional[1]!,
+    onnx,
+    data,
+    points: points === undefined ? 25 : parseNumber('--points', points, { integer: true, min: 2, max: 10_001 }),
+    match,
+    json: f.bools.has('--json'),
+    ...(spec !== undefined ? { spec } : {}),
+    ...(seed !== undefined ? { seed: parseNumber('--seed', seed, { integer: true, min: 0, max: 2 ** 31 - 1 }) } : {}),
   };
 }

@@ -3,6 +3,9 @@ import { parseArgs, USAGE, UsageError } from './args';
 import { analyze } from './commands/analyze';
 import { esd } from './commands/esd';
 import { info } from './commands/info';
+import { interpolate } from './commands/interpolate';
+import { match } from './commands/match';
+import { merge } from './commands/merge';
 import { prune } from './commands/prune';
 import { quantize } from './commands/quantize';
 import { defaultThreads } from './node-pool/run-pool';
@@ -84,6 +87,13 @@ export async function main(argv: readonly string[]): Promise<number> {
           ...(cmd.masks !== undefined ? { masks: cmd.masks } : {}),
         }),
       );
+    // Several files each: the commands name the file in every error themselves.
+    case 'merge':
+      return runCommand('', () => merge(cmd));
+    case 'match':
+      return runCommand('', () => match(cmd));
+    case 'interpolate':
+      return runCommand('', () => interpolate(cmd));
   }
 }
 

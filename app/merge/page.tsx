@@ -1,5 +1,7 @@
-import { ComingNext } from '@/components/ui/ComingNext';
+import { MergeView } from '@/components/panels/merge/MergeView';
+import '../spectra/spectra.css';
+import '../quantize/quantize.css';
 
 export default function Page() {
-  return <ComingNext title="Merge" description="Interpolation curves and barriers between two checkpoints; weight matching, task arithmetic, TIES, DARE, SLERP." />;
+  return <MergeView />;
 }

@@ -27,6 +27,8 @@ export interface ClassifierMetrics {
   loss: number;
   accuracy: number;
   n: number;
+  /** Per true class: samples, correct predictions and summed loss — accuracy on any subset of classes (e.g. the digits a fine-tune saw). */
+  perClass: { n: number[]; correct: number[]; lossSum: number[] };
 }
 
 export const DEFAULT_EVAL_BATCH = 500;
@@ -70,6 +72,7 @@ export async function evaluateClassifier(
   if (!output) throw new FormatError('bad-shape', 'the graph has no outputs');
   let lossSum = 0;
   let correct = 0;
+  const perClass: ClassifierMetrics['perClass'] = { n: [], correct: [], lossSum: [] };
   for (const b of batches(set, batch)) {
     throwIfAborted(opts.signal);
     feeds[data] = { data: b.x, dims: [b.count, ...set.sampleShape] };
@@ -92,12 +95,21 @@ export async function evaluateClassifier(
       }
       let z = 0;
       for (let c = 0; c < classes; c++) z += Math.exp(logits.data[o + c]! - max);
-      lossSum += Math.log(z) + max - logits.data[o + y]!;
+      const l = Math.log(z) + max - logits.data[o + y]!;
+      lossSum += l;
       if (arg === y) correct++;
+      while (perClass.n.length < classes) {
+        perClass.n.push(0);
+        perClass.correct.push(0);
+        perClass.lossSum.push(0);
+      }
+      perClass.n[y]!++;
+      perClass.lossSum[y]! += l;
+      if (arg === y) perClass.correct[y]!++;
     }
     opts.onProgress?.(b.start + b.count, set.n);
   }
-  return { loss: lossSum / set.n, accuracy: correct / set.n, n: set.n };
+  return { loss: lossSum / set.n, accuracy: correct / set.n, n: set.n, perClass };
 }
 
 /**

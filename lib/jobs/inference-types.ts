@@ -59,6 +59,8 @@ export interface ModelMetrics {
   loss: number;
   accuracy: number;
   n: number;
+  /** Per true class: samples, correct predictions and summed loss. */
+  perClass: { n: number[]; correct: number[]; lossSum: number[] };
 }
 
 export interface EvaluateResult {

@@ -9,6 +9,7 @@ import { runSpectraJob } from './spectra-job';
 import { runQuantizeLayerJob, runQuantizeRdJob } from './quantize-job';
 import { runPruneJob } from './prune-job';
 import { runPruneExport, runQuantizeExport } from './export-job';
+import { runMergeAnalysis, runMergeWeights } from './merge-job';
 
 /**
  * The worker side of the job protocol (workers/compute.worker.ts only wires it to postMessage).
@@ -122,6 +123,14 @@ export function createJobRunner(post: Post) {
     return runPruneExport(src, job.model.spec, job.settings, job.actNorms, ctx);
   }
 
+  async function mergeAnalyzeJob(job: JobOf<'merge-analyze'>, ctx: JobContext): Promise<Outcome<'merge-analyze'>> {
+    return runMergeAnalysis((ref) => getModel(ref, ctx.signal), job, ctx);
+  }
+
+  async function mergeWeightsJob(job: JobOf<'merge-weights'>, ctx: JobContext): Promise<Outcome<'merge-weights'>> {
+    return runMergeWeights((ref) => getModel(ref, ctx.signal), job, ctx);
+  }
+
   async function closeModelJob(job: JobOf<'close-model'>): Promise<Outcome<'close-model'>> {
     return { backend: 'cpu', data: { closed: models.delete(job.modelId) } };
   }
@@ -146,6 +155,10 @@ export function createJobRunner(post: Post) {
         return exportQuantizedJob(job, ctx);
       case 'export-pruned':
         return exportPrunedJob(job, ctx);
+      case 'merge-analyze':
+        return mergeAnalyzeJob(job, ctx);
+      case 'merge-weights':
+        return mergeWeightsJob(job, ctx);
     }
   }
 

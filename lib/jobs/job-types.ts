@@ -11,6 +11,9 @@ import type { QuantBits, QuantMethod, QuantSettings } from '../analysis/quant/qu
 import type { QuantError } from '../analysis/quant/quant-metrics';
 import type { QuantMaps } from '../charts/quant/quant-maps';
 import type { Mask, PruneAllocation, PruneMethod, PruneSettings } from '../analysis/prune/prune-types';
+import type { MergeMethod, TensorMergeStats } from '../analysis/merge/merge-methods';
+import type { UnmatchedTensor } from '../analysis/merge/pairing';
+import type { PathCurve, SimilarityMatrices } from '../analysis/merge/path-curves';
 import type { Projection } from '../charts/quant/projection';
 
 /**
@@ -242,6 +245,8 @@ export type Job =
   | { kind: 'export-quantized'; model: ModelRef; settings: QuantSettings; layers: string | null }
   /** The pruned model and its masks as `weightlens prune --out/--masks` writes them. */
   | { kind: 'export-pruned'; model: ModelRef; settings: PruneSettings; actNorms?: Record<string, Float32Array> }
+  | ({ kind: 'merge-analyze'; model: ModelRef } & MergeJobSpec)
+  | ({ kind: 'merge-weights'; model: ModelRef; alphas: number[]; withMerged: boolean } & MergeJobSpec)
   | { kind: 'close-model'; modelId: string };
 
 export interface JobResultMap {
@@ -254,6 +259,41 @@ export interface JobResultMap {
   prune: PruneJobResult;
   'export-quantized': ExportFiles;
   'export-pruned': ExportFiles;
+  'merge-analyze': MergeAnalysis;
+  'merge-weights': MergeWeightSets;
+}
+
+export type { MergeMethod } from '../analysis/merge/merge-methods';
+
+/** What the Merge view asks of the compute worker (`model` in the job is model A, for worker affinity). */
+export interface MergeJobSpec {
+  a: ModelRef;
+  b: ModelRef;
+  base: ModelRef | null;
+  method: MergeMethod;
+  points: number;
+  match: boolean;
+  /** Permutation spec as JSON, or null to infer it (MLP chains). */
+  spec: string | null;
+  seed: number;
+}
+
+export interface MergeAnalysis {
+  labels: string[];
+  pairing: { paired: number; unmatched: UnmatchedTensor[]; nonFloat: number };
+  path: { alphas: number[]; model: PathCurve; layers: PathCurve[] };
+  pathMatched: { alphas: number[]; model: PathCurve; layers: PathCurve[] } | null;
+  similarity: { labels: string[]; layers: SimilarityMatrices[]; model: SimilarityMatrices };
+  taskCosine: { labels: string[]; layers: SimilarityMatrices[]; model: SimilarityMatrices } | null;
+  matching: { groups: { name: string; size: number; perm: Int32Array }[]; objectives: number[]; iterations: number; converged: boolean; l2Before: number; l2After: number } | null;
+  mergeStats: TensorMergeStats[] | null;
+  /** Spectral α of each analyzable layer at points along the path, naive and after matching. */
+  alphaPath: { alphas: number[]; layers: { name: string; naive: (number | null)[]; matched: (number | null)[] | null }[] };
+  ms: number;
+}
+
+export interface MergeWeightSets {
+  sets: { label: string; alpha: number | null; tensors: { name: string; shape: number[]; data: Float32Array }[] }[];
 }
 
 /** Files built in a worker for the page to download. */

@@ -6,12 +6,11 @@ import { getComputePool } from '@/lib/jobs/compute-client';
 import { getInferencePool } from '@/lib/jobs/inference-client';
 import type { ModelMetrics } from '@/lib/jobs/inference-types';
 import type { ModelRef, PruneJobResult, PruneMethod, PruneSettings } from '@/lib/jobs/job-types';
-import { useModels, type OpenModel } from '@/lib/state/models-store';
+import type { OpenModel } from '@/lib/state/models-store';
 import { ChartGrid } from '../../charts/ChartGrid';
 import { ExportButtons } from '../../ui/ExportButtons';
 import { useElementWidth } from '../../ui/use-element-width';
-import type { DemoModel } from '../DemoModels';
-import { demoOf } from '../use-view-model';
+import { useEvalRefs } from '../use-eval-refs';
 import { METHOD_LABELS } from './PruneControls';
 
 /** Samples used to collect Wanda's activation norms (a calibration subset of the evaluation set). */
@@ -31,34 +30,14 @@ export interface EvalInputs {
   choices: { id: string; label: string }[];
 }
 
-function refOf(id: string, demos: DemoModel[], models: OpenModel[]): ModelRef | null {
-  const open = models.find((m) => m.id === id);
-  if (open) return { modelId: open.id, spec: open.spec };
-  const demo = demos.find((d) => d.id === id);
-  if (demo && typeof window !== 'undefined') return { modelId: `demo:${demo.id}`, spec: { kind: 'url', url: new URL(demo.url, window.location.href).href, label: demo.file } };
-  return null;
-}
-
 /**
  * The ONNX graph and evaluation set for the accuracy curve and Wanda: chosen in the card (in the
  * URL as onnx= and data=), defaulting to the MNIST graph and eval set for the MNIST demo MLPs.
  * Activation norms are collected once per (model, graph, data) in the inference worker.
  */
 export function useEvalInputs(model: OpenModel | undefined, onnxId: string | null, dataId: string | null): EvalInputs {
-  const [demos, setDemos] = useState<DemoModel[]>([]);
-  const models = useModels((s) => s.models);
+  const { graph, data, graphId, dataId: dId, choices } = useEvalRefs(model, onnxId, dataId);
   const [acts, setActs] = useState<{ key: string; norms: Record<string, Float32Array> | null; error: string | null } | null>(null);
-  useEffect(() => {
-    fetch('/models/manifest.json')
-      .then((r) => (r.ok ? r.json() : { models: [] }))
-      .then((m: { models: DemoModel[] }) => setDemos(m.models))
-      .catch(() => setDemos([]));
-  }, []);
-  const isMnist = model ? /mnist-mlp/.test(demoOf(model, demos)?.id ?? '') : false;
-  const graphId = onnxId ?? (isMnist ? 'mnist-mlp-onnx' : null);
-  const dId = dataId ?? (isMnist ? 'mnist-eval' : null);
-  const graph = useMemo(() => (graphId ? refOf(graphId, demos, models) : null), [graphId, demos, models]);
-  const data = useMemo(() => (dId ? refOf(dId, demos, models) : null), [dId, demos, models]);
   const key = model && graph && data ? `${model.id}|${graph.modelId}|${data.modelId}` : null;
   // One request per (model, graph, data) key; an answer for a key that is no longer current is dropped.
   const current = useRef<string | null>(null);
@@ -80,10 +59,6 @@ export function useEvalInputs(model: OpenModel | undefined, onnxId: string | nul
         if (current.current === key) setActs({ key, norms: null, error: toErrorInfo(e).message });
       });
   }, [key, model, graph, data]);
-  const choices = useMemo(
-    () => [...models.filter((m) => m.id !== model?.id).map((m) => ({ id: m.id, label: m.label })), ...demos.filter((d) => /onnx|eval/.test(d.id) || d.file.endsWith('.onnx')).map((d) => ({ id: d.id, label: `${d.file} (demo)` }))],
-    [models, demos, model?.id],
-  );
   let reason: string | null = null;
   if (!graph || !data) reason = 'Wanda and the accuracy curve need an ONNX graph that takes this model’s weights as inputs and an evaluation set (inputs, labels): pick them in the Evaluation card.';
   else if (acts?.error) reason = acts.error;
