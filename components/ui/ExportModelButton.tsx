@@ -6,9 +6,9 @@ import type { ExportFiles, Job } from '@/lib/jobs/job-types';
 
 /**
  * Builds model files in a compute worker (the same bytes the command line writes) and downloads
- * them, with progress and cancel. `job` is an export-quantized or export-pruned job.
+ * them, with progress and cancel. `job` is an export-quantized, export-pruned or export-merged job.
  */
-export function ExportModelButton({ job, label, testId }: { job: Extract<Job, { kind: 'export-quantized' | 'export-pruned' }> | null; label: string; testId: string }) {
+export function ExportModelButton({ job, label, testId }: { job: Extract<Job, { kind: 'export-quantized' | 'export-pruned' | 'export-merged' }> | null; label: string; testId: string }) {
   const [state, setState] = useState<{ running: boolean; progress: string; error: string | null; done: string | null }>({ running: false, progress: '', error: null, done: null });
   const ctrl = useRef<AbortController | null>(null);
   const start = async () => {

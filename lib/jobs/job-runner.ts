@@ -9,7 +9,7 @@ import { runSpectraJob } from './spectra-job';
 import { runQuantizeLayerJob, runQuantizeRdJob } from './quantize-job';
 import { runPruneJob } from './prune-job';
 import { runPruneExport, runQuantizeExport } from './export-job';
-import { runMergeAnalysis, runMergeWeights } from './merge-job';
+import { runMergeAnalysis, runMergeExport, runMergeWeights } from './merge-job';
 
 /**
  * The worker side of the job protocol (workers/compute.worker.ts only wires it to postMessage).
@@ -159,6 +159,8 @@ export function createJobRunner(post: Post) {
         return mergeAnalyzeJob(job, ctx);
       case 'merge-weights':
         return mergeWeightsJob(job, ctx);
+      case 'export-merged':
+        return runMergeExport((ref) => getModel(ref, ctx.signal), job, ctx);
     }
   }
 

@@ -247,6 +247,8 @@ export type Job =
   | { kind: 'export-pruned'; model: ModelRef; settings: PruneSettings; actNorms?: Record<string, Float32Array> }
   | ({ kind: 'merge-analyze'; model: ModelRef } & MergeJobSpec)
   | ({ kind: 'merge-weights'; model: ModelRef; alphas: number[]; withMerged: boolean } & MergeJobSpec)
+  /** The merged model (and B permuted onto A when matching is on) as safetensors files. */
+  | ({ kind: 'export-merged'; model: ModelRef } & MergeJobSpec)
   | { kind: 'close-model'; modelId: string };
 
 export interface JobResultMap {
@@ -261,6 +263,7 @@ export interface JobResultMap {
   'export-pruned': ExportFiles;
   'merge-analyze': MergeAnalysis;
   'merge-weights': MergeWeightSets;
+  'export-merged': ExportFiles;
 }
 
 export type { MergeMethod } from '../analysis/merge/merge-methods';

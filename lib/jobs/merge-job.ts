@@ -4,12 +4,15 @@ import { applyPermutation } from '../analysis/merge/apply-permutation';
 import { inferMlpSpec } from '../analysis/merge/infer-mlp-spec';
 import { mergeModels, type MergeMethod } from '../analysis/merge/merge-methods';
 import { pairModels, type Pairing } from '../analysis/merge/pairing';
-import { modelSimilarity, taskVectorSimilarity, weightPathCurves } from '../analysis/merge/path-curves';
+import { alphaGrid, modelSimilarity, taskVectorSimilarity, weightPathCurves } from '../analysis/merge/path-curves';
 import { parsePermutationSpec, type NamedTensor, type PermutationSpec } from '../analysis/merge/permutation-spec';
 import { weightMatching, type WeightMatchingResult } from '../analysis/merge/weight-matching';
 import type { TensorSource } from '../formats/types';
 import { buildLayers } from '../model';
-import type { Backend, MergeAnalysis, MergeWeightSets, ModelRef } from './job-types';
+import type { Backend, ExportFiles, MergeAnalysis, MergeWeightSets, ModelRef } from './job-types';
+import { buildMergedSafetensors, buildPermutedSafetensors } from '../analysis/merge/export-merged';
+import { safetensorsRawReader } from '../analysis/quant/export-quantized';
+import { openSpec } from './open-spec';
 
 /**
  * Worker side of the Merge view: the weight-space analysis of two models (pairing, path curves,
@@ -176,9 +179,11 @@ export async function runMergeWeights(
   const tb = job.match ? (await matchB(a, b, [job.a, job.b], pairing, job.spec, job.seed, ctx)).permuted : await readPaired(b, pairing, ctx.signal);
   const sets: MergeWeightSets['sets'] = [];
   const transfer: Transferable[] = [];
-  for (const [k, alpha] of job.alphas.entries()) {
+  // An empty list with withMerged = false means the whole path: alphaGrid(points).
+  const alphas = job.alphas.length === 0 && !job.withMerged ? alphaGrid(job.points) : job.alphas;
+  for (const [k, alpha] of alphas.entries()) {
     throwIfAborted(ctx.signal);
-    ctx.progress(k, job.alphas.length, `α = ${alpha.toFixed(3)}`);
+    ctx.progress(k, alphas.length, `α = ${alpha.toFixed(3)}`);
     const tensors = ta.map((t, i) => {
       const d = new Float32Array(t.data.length);
       const bd = tb[i]!.data;
@@ -198,4 +203,29 @@ export async function runMergeWeights(
     sets.push({ label: job.method.kind, alpha: null, tensors });
   }
   return { data: { sets }, backend: 'cpu', transfer };
+}
+
+/** The merged model (and, with matching on, B permuted onto A) as the command line writes them. */
+export async function runMergeExport(open: OpenRef, job: MergeJobInput, ctx: MergeJobContext): Promise<{ data: ExportFiles; backend: Backend; transfer: Transferable[] }> {
+  const a = await open(job.a);
+  const b = await open(job.b);
+  const base = job.base ? await open(job.base) : null;
+  const taskMethod = job.method.kind !== 'linear' && job.method.kind !== 'slerp';
+  if (taskMethod && !base) throw new UnsupportedError('bad-models', `${job.method.kind}: task-vector methods need a base model`);
+  ctx.progress(0, 2, 'merging');
+  const r = await mergeModels({ models: [a, b], ...(taskMethod && base ? { base } : {}), method: job.method, signal: ctx.signal });
+  const reference = taskMethod && base ? base : a;
+  const refSpec = taskMethod && job.base ? job.base.spec : job.a.spec;
+  const raw = reference.format === 'safetensors' ? { readRaw: await safetensorsRawReader(await openSpec(refSpec, ctx.signal), ctx.signal) } : {};
+  const merged = await buildMergedSafetensors(r, reference, { ...raw, signal: ctx.signal });
+  const stem = (n: string) => n.split('/').pop()!.replace(/\.[^.]+$/, '').replace(/[^\w.-]+/g, '_');
+  const files: ExportFiles['files'] = [{ name: `${stem(a.name)}+${stem(b.name)}-${job.method.kind}.safetensors`, bytes: merged }];
+  if (job.match) {
+    ctx.progress(1, 2, 'permuting B');
+    const pairing = pairModels([a, b].map((s) => ({ label: s.name, tensors: s.tensors })));
+    const m = await matchB(a, b, [job.a, job.b], pairing, job.spec, job.seed, ctx);
+    const rawB = b.format === 'safetensors' ? { readRaw: await safetensorsRawReader(await openSpec(job.b.spec, ctx.signal), ctx.signal) } : {};
+    files.push({ name: `${stem(b.name)}-matched-to-${stem(a.name)}.safetensors`, bytes: await buildPermutedSafetensors(b, m.permuted, m.spec, m.result.perms, { ...rawB, signal: ctx.signal }) });
+  }
+  return { data: { files, layers: r.stats.length }, backend: 'cpu', transfer: files.map((f) => f.bytes.buffer as ArrayBuffer) };
 }

@@ -50,6 +50,32 @@ describe('Merge view', () => {
     expect(Number(await page.getByTestId('merge-permutation').getAttribute('data-size'))).toBe(128);
   });
 
+  it('downloads the merged model and the matched B: the midpoint and the engine’s permutation', async () => {
+    const downloads: import('playwright-core').Download[] = [];
+    page.on('download', (d) => downloads.push(d));
+    await page.getByTestId('merge-export-run').click();
+    await page.locator('[data-testid="merge-export"][data-status="done"]').waitFor({ timeout: 120_000 });
+    await expect.poll(() => downloads.length, { timeout: 30_000 }).toBe(2);
+    page.removeAllListeners('download');
+    const files = new Map(await Promise.all(downloads.map(async (d) => [d.suggestedFilename(), readFileSync((await d.path())!)] as const)));
+    const read = async (suffix: string) => {
+      const name = [...files.keys()].find((n) => n.endsWith(suffix))!;
+      const src = await openModel(singleFileModel(memorySource(new Uint8Array(files.get(name)!), name)));
+      return new Map(await Promise.all(src.tensors.map(async (t) => [t.name, await src.read(t.name)] as const)));
+    };
+    const merged = await read('-linear.safetensors');
+    const matched = await read('-matched-to-mlp-seed1.safetensors');
+    const a = await tensorsOf('mlp-seed1.safetensors');
+    const b = await tensorsOf('mlp-seed2.safetensors');
+    const spec = inferMlpSpec(a);
+    const perm = applyPermutation(b, spec, weightMatching(a, b, spec, { seed: 0 }).perms);
+    for (const [i, t] of a.entries()) {
+      const want = t.data.map((v, j) => Math.fround(0.5 * v + 0.5 * b[i]!.data[j]!));
+      expect(merged.get(t.name), t.name).toEqual(want);
+      expect(matched.get(t.name), t.name).toEqual(perm[i]!.data);
+    }
+  });
+
   it('the loss barrier between the seeds shrinks after weight matching (25 points each, onnxruntime-web)', async () => {
     await page.getByTestId('merge-function-run').click();
     await page.locator('[data-testid="merge-function"][data-status="done"]').waitFor({ timeout: 180_000 });

@@ -1,7 +1,6 @@
 'use client';
 import { useRef, useState } from 'react';
 import { toErrorInfo } from '@/lib/base/errors';
-import { alphaGrid } from '@/lib/analysis/merge/path-curves';
 import { lossBarrier } from '@/lib/charts/merge/line-chart';
 import { getComputePool } from '@/lib/jobs/compute-client';
 import { getInferencePool } from '@/lib/jobs/inference-client';
@@ -50,10 +49,11 @@ export function FunctionCurves({ spec, graph, data, name, taskMethod }: { spec: 
     setState({ status: 'running', label: '', out: null, error: null });
     const onLabel = (label: string) => setState((s) => ({ ...s, label }));
     try {
-      const alphas = alphaGrid(spec.points);
       const curve = async (match: boolean): Promise<Curve> => {
         const t0 = performance.now();
-        const r = await evaluateSets(spec, graph, data, alphas, match, false, c.signal, onLabel);
+        // No α list: the worker takes the grid of spec.points (alphaGrid) and labels each set with its α.
+        const r = await evaluateSets(spec, graph, data, [], match, false, c.signal, onLabel);
+        const alphas = r.sets.map((st) => st.alpha ?? NaN);
         const loss = r.metrics.map((m) => m.loss);
         return { alphas, loss, accuracy: r.metrics.map((m) => m.accuracy), barrier: lossBarrier(alphas, loss), ms: performance.now() - t0 };
       };

@@ -9,6 +9,7 @@ import { LineChart } from '../../charts/LineChart';
 import { installTestHooks } from '../../test-hooks';
 import { DemoModels } from '../DemoModels';
 import { ErrorPanel } from '../ErrorPanel';
+import { ExportModelButton } from '../../ui/ExportModelButton';
 import { refOf, useEvalRefs } from '../use-eval-refs';
 import { FunctionCurves } from './FunctionCurves';
 import { ConflictBars, PermutationScatter, SimilarityHeatmap } from './MergeCharts';
@@ -195,6 +196,7 @@ export function MergeView() {
               </>
             )}
             {r && <span className="muted small">{(r.ms / 1000).toFixed(2)} s</span>}
+            <ExportModelButton job={spec && (!taskMethod || spec.base) ? { kind: 'export-merged', model: spec.a, ...spec } : null} label={spec?.match ? 'Download merged + matched B' : 'Download merged model'} testId="merge-export" />
           </div>
           {analysis?.error && <ErrorPanel title="merge" error={analysis.error} />}
           {r && (
