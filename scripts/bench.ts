@@ -4,6 +4,7 @@
  *   npm run bench -- --runs 1        # one run each (quick look)
  *   npm run bench -- --only breakdown,farms   # some sections: analyze, farms, info, breakdown, kmeans, merge
  *   npm run bench -- --only kmeans-webgpu --runs 1   # opt-in: k-means on WebGPU in Chromium (minutes on SwiftShader)
+ *   npm run bench -- --only merge-curve              # opt-in: the Merge view's 25-point curve in Chromium (needs npm run build)
  * Generates a seeded GPT-2-small-shaped checkpoint into .bench/ once (scripts/make-gpt2-checkpoint.ts)
  * and a 2 GB sparse safetensors for `info` (scripts/make-big-safetensors.ts). Every timing runs
  * the real CLI in a child process; peak memory is that process's maxRSS (worker threads share it).
@@ -423,6 +424,11 @@ async function main(): Promise<void> {
   if (want('breakdown')) await breakdown();
   if (want('kmeans')) await kmeansBench();
   if (want('merge')) await mergeBench();
+  // The Merge view's 25-point curve in Chromium: opt-in (--only merge-curve), it needs `npm run build`.
+  if (ONLY?.has('merge-curve')) {
+    const { benchMergeCurve } = await import('./bench-merge-curve');
+    await benchMergeCurve(RUNS);
+  }
   // WebGPU k-means in Chromium: opt-in (--only kmeans-webgpu), since on SwiftShader (no GPU here) a
   // run of the target case takes minutes and measures the CPU emulation, not a GPU.
   if (ONLY?.has('kmeans-webgpu')) {

@@ -28,10 +28,14 @@ export interface MergeViewParams {
   data: string | null;
   /** Selected permutation group for the scatter. */
   group: string | null;
+  /** Weight-space curves of one layer (tensor name), or null for the whole model. */
+  layer: string | null;
+  /** Permutation spec as JSON; empty = inferred for MLP / conv chains. */
+  spec: string;
 }
 
 export const DEFAULT_MERGE_PARAMS: MergeViewParams = {
-  a: null, b: null, base: null, method: 'linear', alpha: 0.5, lambda: 1, keep: 0.2, drop: 0.5, seed: 0, points: 25, match: true, blocks: '', onnx: null, data: null, group: null,
+  a: null, b: null, base: null, method: 'linear', alpha: 0.5, lambda: 1, keep: 0.2, drop: 0.5, seed: 0, points: 25, match: true, blocks: '', onnx: null, data: null, group: null, layer: null, spec: '',
 };
 
 const num = (v: string | null, lo: number, hi: number, d: number): number => {
@@ -59,6 +63,8 @@ export function parseMergeParams(q: URLSearchParams): MergeViewParams {
     onnx: q.get('onnx') || null,
     data: q.get('data') || null,
     group: q.get('group') || null,
+    layer: q.get('layer') || null,
+    spec: q.get('spec') ?? '',
   };
 }
 
@@ -81,6 +87,8 @@ export function writeMergeParams(q: URLSearchParams, p: MergeViewParams): URLSea
   set('onnx', p.onnx);
   set('data', p.data);
   set('group', p.group);
+  set('layer', p.layer);
+  set('spec', p.spec || null);
   return q;
 }
 

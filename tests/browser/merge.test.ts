@@ -48,6 +48,11 @@ describe('Merge view', () => {
     expect(Number(await summary.getAttribute('data-l2-before'))).toBeCloseTo(l2(a, b), 6);
     expect(Number(await summary.getAttribute('data-l2-after'))).toBeCloseTo(l2(a, applyPermutation(b, spec, m.perms)), 6);
     expect(Number(await page.getByTestId('merge-permutation').getAttribute('data-size'))).toBe(128);
+    // One layer's weight-space curve: at α = 0 the distance to B is ‖A − B‖ of that layer.
+    await page.getByTestId('merge-curve-layer').selectOption('fc1.weight');
+    const fc1 = a.findIndex((t) => t.name === 'fc1.weight');
+    const d0 = await page.getByTestId('merge-weight-space').locator('[data-testid="line-point"][data-series="‖θ(α) − B‖ naive"][data-x="0"]').getAttribute('data-y');
+    expect(Number(d0)).toBeCloseTo(l2([a[fc1]!], [b[fc1]!]), 5);
   });
 
   it('downloads the merged model and the matched B: the midpoint and the engine’s permutation', async () => {

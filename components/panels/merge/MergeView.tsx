@@ -67,7 +67,7 @@ export function MergeView() {
   const debounced = useDebounced(params, 250);
   const spec: MergeJobSpec | null = useMemo(() => {
     if (!debounced || !aRef || !bRef) return null;
-    return { a: aRef, b: bRef, base: baseRef, method: mergeMethodOf(debounced), points: debounced.points, match: debounced.match, spec: null, seed: debounced.seed };
+    return { a: aRef, b: bRef, base: baseRef, method: mergeMethodOf(debounced), points: debounced.points, match: debounced.match, spec: debounced.spec.trim() || null, seed: debounced.seed };
   }, [debounced, aRef, bRef, baseRef]);
   useEffect(() => {
     if (spec) analyze(spec);
@@ -91,14 +91,18 @@ export function MergeView() {
   const r = analysis?.result ?? null;
   const name = `${params.a ?? 'a'}-${params.b ?? 'b'}`.replace(/[^\w.-]+/g, '_');
   const group = r?.matching?.groups.find((g) => g.name === params.group) ?? r?.matching?.groups[0] ?? null;
-  const wsSeries = r
-    ? [
-        { name: '‖θ(α) − A‖ naive', xs: r.path.alphas, ys: r.path.model.distA },
-        { name: '‖θ(α) − B‖ naive', xs: r.path.alphas, ys: r.path.model.distB },
-        ...(r.pathMatched ? [{ name: '‖θ(α) − A‖ matched', xs: r.pathMatched.alphas, ys: r.pathMatched.model.distA, dashed: true }, { name: '‖θ(α)‖ matched', xs: r.pathMatched.alphas, ys: r.pathMatched.model.norm, dashed: true }] : []),
-        { name: '‖θ(α)‖ naive', xs: r.path.alphas, ys: r.path.model.norm },
-      ]
-    : [];
+  // Whole model, or the layer picked above the chart.
+  const naiveCurve = r ? (r.path.layers.find((l) => l.name === params.layer) ?? r.path.model) : null;
+  const matchedCurve = r?.pathMatched ? (r.pathMatched.layers.find((l) => l.name === params.layer) ?? r.pathMatched.model) : null;
+  const wsSeries =
+    r && naiveCurve
+      ? [
+          { name: '‖θ(α) − A‖ naive', xs: naiveCurve.alphas, ys: naiveCurve.distA },
+          { name: '‖θ(α) − B‖ naive', xs: naiveCurve.alphas, ys: naiveCurve.distB },
+          ...(matchedCurve ? [{ name: '‖θ(α) − A‖ matched', xs: matchedCurve.alphas, ys: matchedCurve.distA, dashed: true }, { name: '‖θ(α)‖ matched', xs: matchedCurve.alphas, ys: matchedCurve.norm, dashed: true }] : []),
+          { name: '‖θ(α)‖ naive', xs: naiveCurve.alphas, ys: naiveCurve.norm },
+        ]
+      : [];
 
   return (
     <div className="quantize-view" data-testid="merge-view" data-status={analysis?.status ?? 'idle'}>
@@ -152,6 +156,12 @@ export function MergeView() {
           <input type="checkbox" checked={params.match} onChange={(e) => update({ match: e.target.checked })} data-testid="merge-match" />
           <span>weight matching (Git Re-Basin)</span>
         </label>
+        {params.match && (
+          <label className="q-field" title='Optional: {"groups":[{"name":"h1","size":128,"axes":[{"tensor":"fc1.weight","axis":0},{"tensor":"fc1.bias","axis":0},{"tensor":"fc2.weight","axis":1}]}]} — empty = inferred for MLP and conv chains'>
+            <span>permutation spec (JSON)</span>
+            <input type="text" defaultValue={params.spec} onBlur={(e) => update({ spec: e.target.value })} placeholder="inferred" data-testid="merge-spec" />
+          </label>
+        )}
         <label className="q-field">
           <span>ONNX graph</span>
           <select value={graphId ?? (graphRef ? 'mnist-mlp-onnx' : '')} onChange={(e) => update({ onnx: e.target.value || null })} data-testid="merge-graph">
@@ -239,13 +249,23 @@ export function MergeView() {
               </section>
               <FunctionCurves spec={spec} graph={graphRef} data={dataRef} name={name} taskMethod={taskMethod} />
               <div className="q-charts">
-                <LineChart title="Weight space along the path" series={wsSeries} xLabel="α" yLabel="L2" name={name} testId="merge-weight-space" />
+                <div>
+                  <select value={params.layer ?? ''} onChange={(e) => update({ layer: e.target.value || null })} aria-label="Weight-space curves of" data-testid="merge-curve-layer">
+                    <option value="">whole model</option>
+                    {r.path.layers.map((l) => (
+                      <option key={l.name} value={l.name}>
+                        {l.name}
+                      </option>
+                    ))}
+                  </select>
+                  <LineChart title={`Weight space along the path${params.layer ? ` — ${params.layer}` : ''}`} series={wsSeries} xLabel="α" yLabel="L2" name={name} testId="merge-weight-space" />
+                </div>
                 <LineChart
                   title="Cosine to the ends"
                   series={[
-                    { name: 'cos(θ(α), A) naive', xs: r.path.alphas, ys: r.path.model.cosA },
-                    { name: 'cos(θ(α), B) naive', xs: r.path.alphas, ys: r.path.model.cosB },
-                    ...(r.pathMatched ? [{ name: 'cos(θ(α), B) matched', xs: r.pathMatched.alphas, ys: r.pathMatched.model.cosB, dashed: true }] : []),
+                    { name: 'cos(θ(α), A) naive', xs: naiveCurve!.alphas, ys: naiveCurve!.cosA },
+                    { name: 'cos(θ(α), B) naive', xs: naiveCurve!.alphas, ys: naiveCurve!.cosB },
+                    ...(matchedCurve ? [{ name: 'cos(θ(α), B) matched', xs: matchedCurve.alphas, ys: matchedCurve.cosB, dashed: true }] : []),
                   ]}
                   xLabel="α"
                   yLabel="cosine"
