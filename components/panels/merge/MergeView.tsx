@@ -7,6 +7,7 @@ import { MERGE_METHODS, mergeMethodOf, parseMergeParams, writeMergeParams, type 
 import { useMerge } from '@/lib/state/merge-store';
 import { LineChart } from '../../charts/LineChart';
 import { installTestHooks } from '../../test-hooks';
+import { ExportCaptionProvider, settingsText } from '../../ui/export-caption';
 import { DemoModels } from '../DemoModels';
 import { ErrorPanel } from '../ErrorPanel';
 import { ExportModelButton } from '../../ui/ExportModelButton';
@@ -104,7 +105,7 @@ export function MergeView() {
         ]
       : [];
 
-  return (
+  const view = (
     <div className="quantize-view" data-testid="merge-view" data-status={analysis?.status ?? 'idle'}>
       <div className="sp-head">
         <h2>Merge</h2>
@@ -307,4 +308,6 @@ export function MergeView() {
       )}
     </div>
   );
+  const captionModels = [params.a && `A ${params.a}`, params.b && `B ${params.b}`, params.base && `base ${params.base}`].filter(Boolean).join(' · ');
+  return <ExportCaptionProvider model={captionModels} settings={[`${settingsText(mergeMethodOf(params))}`, `points ${params.points}`, `weight matching ${params.match ? 'on' : 'off'}`, params.layer ? `layer ${params.layer}` : ''].filter(Boolean).join(', ')}>{view}</ExportCaptionProvider>;
 }

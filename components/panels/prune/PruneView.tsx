@@ -6,6 +6,7 @@ import type { Layer } from '@/lib/model/layer';
 import { parsePruneParams, writePruneParams, type PruneViewParams } from '@/lib/state/prune-settings';
 import { usePrune } from '@/lib/state/prune-store';
 import { installTestHooks } from '../../test-hooks';
+import { ExportCaptionProvider, settingsText } from '../../ui/export-caption';
 import { DemoModels } from '../DemoModels';
 import { ErrorPanel } from '../ErrorPanel';
 import { useViewModel } from '../use-view-model';
@@ -75,7 +76,7 @@ export function PruneView() {
   }, [modelRef, settings, layer, compare, run, model?.status, layers.length, wantsActs, evalInputs.actNorms]);
 
   if (!params) return null;
-  const name = (model?.info?.name ?? model?.label ?? 'model').replace(/[^\w.-]+/g, '_');
+  const name = (model?.label ?? model?.info?.name ?? 'model').replace(/[^\w.-]+/g, '_');
   const fileName = `${name}-${(layer?.name ?? 'layer').replace(/[^\w.-]+/g, '_')}`;
   const result = preview?.result ?? null;
   const detail = result?.detail && result.detail.tensor === layer?.tensor.name ? result.detail : null;
@@ -195,7 +196,7 @@ export function PruneView() {
         )}
       </div>
       <PruneControls settings={params.settings} onChange={(s) => update({ settings: s })} compare={params.compare} onCompare={(c) => update({ compare: c })} wandaReason={evalInputs.actNorms ? null : (evalInputs.reason ?? 'no activations yet')} />
-      {body}
+      <ExportCaptionProvider model={model?.label ?? params.model ?? ''} settings={[layer ? `layer ${layer.name}` : '', settingsText(params.settings), params.compare ? `compared with ${settingsText(params.compare)}` : ''].filter(Boolean).join(' · ')}>{body}</ExportCaptionProvider>
     </div>
   );
 }

@@ -6,10 +6,11 @@ import { errorScale } from '@/lib/charts/quant/map-image';
 import { formatStat } from '@/lib/charts/format-number';
 import type { QuantSettings } from '@/lib/jobs/job-types';
 import type { Layer } from '@/lib/model/layer';
-import { parseQuantParams, writeQuantParams, type QuantViewParams } from '@/lib/state/quant-settings';
+import { parseQuantParams, quantSettingsRows, writeQuantParams, type QuantViewParams } from '@/lib/state/quant-settings';
 import { rdKey, sweepKey, useQuant } from '@/lib/state/quant-store';
 import { useSettings } from '@/lib/state/settings-store';
 import { installTestHooks } from '../../test-hooks';
+import { ExportCaptionProvider } from '../../ui/export-caption';
 import { DemoModels } from '../DemoModels';
 import { ErrorPanel } from '../ErrorPanel';
 import { useViewModel } from '../use-view-model';
@@ -96,7 +97,7 @@ export function QuantizeView() {
   const scale = useMemo(() => (result?.maps ? errorScale(result.maps) : null), [result]);
 
   if (!params) return null;
-  const name = (model?.info?.name ?? model?.label ?? 'model').replace(/[^\w.-]+/g, '_');
+  const name = (model?.label ?? model?.info?.name ?? 'model').replace(/[^\w.-]+/g, '_');
   const fileName = `${name}-${(layer?.name ?? 'layer').replace(/[^\w.-]+/g, '_')}`;
   const setSettings = (s: QuantSettings) => update({ settings: s });
 
@@ -208,7 +209,7 @@ export function QuantizeView() {
         )}
       </div>
       <QuantControls settings={params.settings} cols={result && layer && result.tensor === layer.tensor.name ? result.cols : layer ? layer.slices.in * layer.slices.kh * layer.slices.kw : null} onChange={setSettings} />
-      {body}
+      <ExportCaptionProvider model={model?.label ?? params.model ?? ''} settings={[layer ? `layer ${layer.name}` : '', quantSettingsRows(params.settings).map(([k, v]) => `${k} ${v}`).join(', ')].filter(Boolean).join(' · ')}>{body}</ExportCaptionProvider>
     </div>
   );
 }

@@ -11,6 +11,7 @@ import { useSpectra } from '@/lib/state/spectra-store';
 import { AlphaDepthChart } from '../../charts/AlphaDepthChart';
 import { AlphaQChart } from '../../charts/AlphaQChart';
 import { installTestHooks } from '../../test-hooks';
+import { ExportCaptionProvider, settingsText } from '../../ui/export-caption';
 import { useViewModel } from '../use-view-model';
 import { DemoModels } from '../DemoModels';
 import { ErrorPanel } from '../ErrorPanel';
@@ -124,7 +125,7 @@ export function SpectraView() {
   const onEsd = useCallback((esd: EsdMode) => update({ esd }), [update]);
 
   if (!params) return null;
-  const name = (model?.info?.name ?? model?.label ?? 'model').replace(/[^\w.-]+/g, '_');
+  const name = (model?.label ?? model?.info?.name ?? 'model').replace(/[^\w.-]+/g, '_');
   const selectLayer = selectLayerCb;
 
   let body;
@@ -201,7 +202,7 @@ export function SpectraView() {
         )}
         <SpectraControls settings={params.settings} onChange={(s: SpectraSettings) => update({ settings: s })} />
       </div>
-      {body}
+      <ExportCaptionProvider model={model?.label ?? params.model ?? ''} settings={[params.layer ? `layer ${params.layer}` : '', `ESD ${params.esd}`, settingsText(params.settings)].filter(Boolean).join(' · ')}>{body}</ExportCaptionProvider>
     </div>
   );
 }
