@@ -21,6 +21,7 @@ export function useDemos(): DemoModel[] {
 export function refOf(id: string, demos: readonly DemoModel[], models: readonly OpenModel[]): ModelRef | null {
   const open = models.find((m) => m.id === id);
   if (open) return { modelId: open.id, spec: open.spec };
+  if (/^https?:\/\//i.test(id)) return { modelId: id, spec: { kind: 'url', url: id } };
   const demo = demos.find((d) => d.id === id);
   if (demo && typeof window !== 'undefined') return { modelId: `demo:${demo.id}`, spec: { kind: 'url', url: new URL(demo.url, window.location.href).href, label: demo.file } };
   return null;

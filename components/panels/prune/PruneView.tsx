@@ -10,6 +10,7 @@ import { ExportCaptionProvider, settingsText } from '../../ui/export-caption';
 import { DemoModels } from '../DemoModels';
 import { ErrorPanel } from '../ErrorPanel';
 import { useViewModel } from '../use-view-model';
+import { ReopenFile } from '../ReopenFile';
 import { CompareCard } from './CompareCard';
 import { MaskCard } from './MaskCard';
 import { ALLOCATION_LABELS, METHOD_LABELS, PruneControls } from './PruneControls';
@@ -57,7 +58,7 @@ export function PruneView() {
   }, [params]);
   const update = useCallback((p: Partial<PruneViewParams>) => setParams((old) => (old ? { ...old, ...p } : old)), []);
   const onModelName = useCallback((m: string) => update({ model: m }), [update]);
-  const { model, models, pendingDemo } = useViewModel(params?.model, params !== null, onModelName);
+  const { model, models, pendingDemo, request } = useViewModel(params?.model, params !== null, onModelName);
   const layers = useMemo(() => (model?.status === 'ready' ? (model.layers ?? []).filter(prunable) : NO_LAYERS), [model]);
   const layer = useMemo(() => layers.find((l) => l.name === params?.layer) ?? null, [layers, params?.layer]);
   useEffect(() => {
@@ -85,7 +86,9 @@ export function PruneView() {
 
   let body;
   if (!model) {
-    body = pendingDemo ? (
+    body = request ? (
+      <ReopenFile want={request} />
+    ) : pendingDemo ? (
       <div className="card opening" data-testid="model-opening">
         <div className="spinner" aria-hidden /> Opening {params.model}…
       </div>

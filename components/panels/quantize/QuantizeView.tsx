@@ -14,6 +14,7 @@ import { ExportCaptionProvider } from '../../ui/export-caption';
 import { DemoModels } from '../DemoModels';
 import { ErrorPanel } from '../ErrorPanel';
 import { useViewModel } from '../use-view-model';
+import { ReopenFile } from '../ReopenFile';
 import { ProjectionChart } from './ProjectionChart';
 import { QuantControls } from './QuantControls';
 import { QuantMapCard } from './QuantMapCard';
@@ -69,7 +70,7 @@ export function QuantizeView() {
   }, [params]);
   const update = useCallback((p: Partial<QuantViewParams>) => setParams((old) => (old ? { ...old, ...p } : old)), []);
   const onModelName = useCallback((m: string) => update({ model: m }), [update]);
-  const { model, models, pendingDemo } = useViewModel(params?.model, params !== null, onModelName);
+  const { model, models, pendingDemo, request } = useViewModel(params?.model, params !== null, onModelName);
 
   const layers = useMemo(() => (model?.status === 'ready' ? (model.layers ?? []).filter(quantizable) : NO_LAYERS), [model]);
   const layer = useMemo(() => layers.find((l) => l.name === params?.layer) ?? null, [layers, params?.layer]);
@@ -103,7 +104,9 @@ export function QuantizeView() {
 
   let body;
   if (!model) {
-    body = pendingDemo ? (
+    body = request ? (
+      <ReopenFile want={request} />
+    ) : pendingDemo ? (
       <div className="card opening" data-testid="model-opening">
         <div className="spinner" aria-hidden /> Opening {params.model}…
       </div>

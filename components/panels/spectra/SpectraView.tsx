@@ -13,6 +13,7 @@ import { AlphaQChart } from '../../charts/AlphaQChart';
 import { installTestHooks } from '../../test-hooks';
 import { ExportCaptionProvider, settingsText } from '../../ui/export-caption';
 import { useViewModel } from '../use-view-model';
+import { ReopenFile } from '../ReopenFile';
 import { DemoModels } from '../DemoModels';
 import { ErrorPanel } from '../ErrorPanel';
 import { LayerDetail } from './LayerDetail';
@@ -55,7 +56,7 @@ export function SpectraView() {
   const update = useCallback((p: Partial<SpectraViewParams>) => setParams((old) => (old ? { ...old, ...p } : old)), []);
 
   const onModelName = useCallback((m: string) => update({ model: m }), [update]);
-  const { model, models, pendingDemo } = useViewModel(params?.model, params !== null, onModelName);
+  const { model, models, pendingDemo, request } = useViewModel(params?.model, params !== null, onModelName);
 
   const allLayers = params?.allLayers ?? false;
   const layers = useMemo(
@@ -131,7 +132,9 @@ export function SpectraView() {
   let body;
   if (!model) {
     const wanted = params.model;
-    body = pendingDemo ? (
+    body = request ? (
+      <ReopenFile want={request} />
+    ) : pendingDemo ? (
       <div className="card opening" data-testid="model-opening">
         <div className="spinner" aria-hidden /> Opening {wanted}…
       </div>
