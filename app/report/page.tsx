@@ -1,5 +1,6 @@
-import { ComingNext } from '@/components/ui/ComingNext';
+import { ReportView } from '@/components/panels/report/ReportView';
+import './report.css';
 
 export default function Page() {
-  return <ComingNext title="Report" description="The findings of every view gathered on one page, with permalinks and exported charts." />;
+  return <ReportView />;
 }

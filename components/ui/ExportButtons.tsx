@@ -1,6 +1,8 @@
 'use client';
-import { useState, type RefObject } from 'react';
+import { useEffect, useRef, useState, type RefObject } from 'react';
 import { buildExportSvg } from '@/lib/charts/export-svg';
+import { useReport } from '@/lib/state/report-store';
+import { sanitizeSvg } from '../panels/report/sanitize-report';
 import { useExportCaption } from './export-caption';
 
 /** PNG exports are drawn at twice the on-screen size, sharp enough for slides. */
@@ -10,7 +12,12 @@ interface Standalone {
   text: string;
   width: number;
   height: number;
+  title: string;
+  caption: string[];
 }
+
+/** How long "Added to report" stays up. */
+const ADDED_STATUS_MS = 2500;
 
 function download(href: string, file: string): void {
   const a = document.createElement('a');
@@ -55,7 +62,22 @@ export function ExportButtons({ svgRef, name, title, caption }: { svgRef: RefObj
     const lines = caption ?? [[ctx?.model, ctx?.settings].filter(Boolean).join(' · '), window.location.href];
     const box = svg.getBoundingClientRect();
     const root = buildExportSvg(svg, { title: t, caption: lines, width: box.width, height: box.height, getComputedStyle: (el) => window.getComputedStyle(el) });
-    return { text: new XMLSerializer().serializeToString(root), width: Number(root.getAttribute('width')), height: Number(root.getAttribute('height')) };
+    return { text: new XMLSerializer().serializeToString(root), width: Number(root.getAttribute('width')), height: Number(root.getAttribute('height')), title: t, caption: lines.filter(Boolean) };
+  };
+
+  const statusTimer = useRef<ReturnType<typeof setTimeout> | null>(null);
+  useEffect(() => () => {
+    if (statusTimer.current) clearTimeout(statusTimer.current);
+  }, []);
+  const onReport = () => {
+    const s = build();
+    if (!s) return;
+    const svg = sanitizeSvg(s.text);
+    const err = svg === null ? 'the chart did not serialise as SVG' : useReport.getState().add({ kind: 'chart', title: s.title, caption: s.caption.join('\n'), svg });
+    setStatus(err ?? 'Added to report');
+    if (statusTimer.current) clearTimeout(statusTimer.current);
+    // The confirmation is transient; an error stays until the next action.
+    if (!err) statusTimer.current = setTimeout(() => setStatus((cur) => (cur === 'Added to report' ? '' : cur)), ADDED_STATUS_MS);
   };
 
   const onSvg = () => {
@@ -101,6 +123,9 @@ export function ExportButtons({ svgRef, name, title, caption }: { svgRef: RefObj
       </button>
       <button type="button" className="btn btn-small" onClick={onCopy} data-testid="export-copy" aria-label="Copy chart to the clipboard as PNG">
         Copy
+      </button>
+      <button type="button" className="btn btn-small" onClick={onReport} data-testid="export-report" aria-label="Add chart to the report">
+        + Report
       </button>
       {status && (
         <span className="muted small" role="status" data-testid="export-status">

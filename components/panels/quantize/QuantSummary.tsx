@@ -1,5 +1,6 @@
 'use client';
-import { useState } from 'react';
+import { useRef, useState } from 'react';
+import { AddTableToReport } from '../../ui/AddTableToReport';
 import { formatCount, formatStat } from '@/lib/charts/format-number';
 import type { QuantLayerResult } from '@/lib/jobs/job-types';
 import { quantSettingsRows } from '@/lib/state/quant-settings';
@@ -29,6 +30,7 @@ export function toMarkdown(rows: [string, string][]): string {
 /** Headline metrics and the settings table a user can paste into a report. */
 export function QuantSummary({ result: r, model }: { result: QuantLayerResult; model: string }) {
   const [copied, setCopied] = useState<string | null>(null);
+  const tableRef = useRef<HTMLTableElement>(null);
   const rows = summaryRows(r, model);
   const copy = (kind: 'md' | 'tsv') => {
     const text = kind === 'md' ? toMarkdown(rows) : rows.map((x) => x.join('\t')).join('\n');
@@ -63,9 +65,10 @@ export function QuantSummary({ result: r, model }: { result: QuantLayerResult; m
         <button type="button" className="btn btn-small" onClick={() => copy('tsv')}>
           Copy TSV
         </button>
+        <AddTableToReport tableRef={tableRef} title={`Quantization settings and results: ${r.layer}`} />
         {copied && <span className="muted small">{copied}</span>}
       </div>
-      <table className="q-table" data-testid="quant-settings-table">
+      <table className="q-table" data-testid="quant-settings-table" ref={tableRef}>
         <tbody>
           {rows.map(([k, v]) => (
             <tr key={k}>
