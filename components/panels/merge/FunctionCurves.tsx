@@ -7,6 +7,7 @@ import { getInferencePool } from '@/lib/jobs/inference-client';
 import type { ModelMetrics } from '@/lib/jobs/inference-types';
 import type { MergeJobSpec, MergeWeightSets, ModelRef } from '@/lib/jobs/job-types';
 import { LineChart } from '../../charts/LineChart';
+import { AddTableToReport } from '../../ui/AddTableToReport';
 
 interface Curve {
   alphas: number[];
@@ -41,6 +42,7 @@ async function evaluateSets(spec: MergeJobSpec, graph: ModelRef, data: ModelRef,
 export function FunctionCurves({ spec, graph, data, name, taskMethod }: { spec: MergeJobSpec | null; graph: ModelRef | null; data: ModelRef | null; name: string; taskMethod: boolean }) {
   const [state, setState] = useState<{ status: 'idle' | 'running' | 'done' | 'cancelled' | 'error'; label: string; out: Outcome | null; error: string | null }>({ status: 'idle', label: '', out: null, error: null });
   const ctrl = useRef<AbortController | null>(null);
+  const tableRef = useRef<HTMLTableElement>(null);
   const run = async () => {
     if (!spec || !graph || !data) return;
     ctrl.current?.abort();
@@ -135,8 +137,9 @@ export function FunctionCurves({ spec, graph, data, name, taskMethod }: { spec: 
           <LineChart title="Accuracy along the path" series={series('accuracy')} xLabel="α (0 = A, 1 = B)" yLabel="accuracy" name={name} testId="merge-accuracy" yDomain={[0, 1]} />
         </div>
       )}
+      {out && out.merged.length > 0 && <AddTableToReport tableRef={tableRef} title={`Merged model against A and B (${spec?.method.kind ?? ''})`} />}
       {out && out.merged.length > 0 && (
-        <table className="q-table" data-testid="merge-eval-table">
+        <table className="q-table" data-testid="merge-eval-table" ref={tableRef}>
           <thead>
             <tr>
               <th>model</th>
