@@ -33,6 +33,8 @@ export interface SpectraViewParams {
    * of the run's cache key.
    */
   allLayers: boolean;
+  /** ?compare=…: a second model (open model id, demo id or URL) shown side by side with `model`. */
+  compare?: string | null;
 }
 
 const FITS: readonly FitMethod[] = ['auto', 'xmin_peak', 'xmin_mid', 'clip_xmax'];
@@ -56,6 +58,8 @@ export function parseSpectraParams(q: URLSearchParams): SpectraViewParams {
     esd: q.get('esd') === 'ccdf' ? 'ccdf' : 'hist',
     forceGpu: q.get('gpu') === '1',
     allLayers: q.get('limits') === 'off',
+    // Only present when set, so params without a comparison read the same as before it existed.
+    ...(q.get('compare') ? { compare: q.get('compare') } : {}),
     settings: {
       fit: fit && FITS.includes(fit) ? fit : d.fit,
       mpFit: q.get('mp') === null ? d.mpFit : q.get('mp') !== '0',
@@ -78,6 +82,7 @@ export function writeSpectraParams(q: URLSearchParams, p: SpectraViewParams): UR
   set('esd', p.esd === 'ccdf' ? 'ccdf' : null);
   set('gpu', p.forceGpu ? '1' : null);
   set('limits', p.allLayers ? 'off' : null);
+  set('compare', p.compare ?? null);
   set('fit', s.fit === d.fit ? null : s.fit);
   set('mp', s.mpFit === d.mpFit ? null : s.mpFit ? '1' : '0');
   set('farms', s.farms === d.farms ? null : s.farms ? '1' : '0');

@@ -16,8 +16,10 @@ import { useViewModel } from '../use-view-model';
 import { ReopenFile } from '../ReopenFile';
 import { DemoModels } from '../DemoModels';
 import { ErrorPanel } from '../ErrorPanel';
+import { CompareView } from './CompareView';
 import { LayerDetail } from './LayerDetail';
 import { LayerMetricsTable } from './LayerMetricsTable';
+import { matchLayers } from './match-layers';
 import type { SpectraRow } from './spectra-columns';
 import { SpectraControls } from './SpectraControls';
 import { SpectraProgress } from './SpectraProgress';
@@ -56,7 +58,12 @@ export function SpectraView() {
   const update = useCallback((p: Partial<SpectraViewParams>) => setParams((old) => (old ? { ...old, ...p } : old)), []);
 
   const onModelName = useCallback((m: string) => update({ model: m }), [update]);
-  const { model, models, pendingDemo, request } = useViewModel(params?.model, params !== null, onModelName);
+  const { model, models, demos, pendingDemo, request } = useViewModel(params?.model, params !== null, onModelName);
+  // ?compare=…: the second model, resolved like `model` (only when asked for: with no name the hook
+  // would fall back to the active tab).
+  const onCompareName = useCallback((m: string) => update({ compare: m }), [update]);
+  const compareWanted = params?.compare ?? null;
+  const { model: cmpModel } = useViewModel(compareWanted, params !== null && compareWanted !== null, onCompareName);
 
   const allLayers = params?.allLayers ?? false;
   const layers = useMemo(
@@ -80,6 +87,21 @@ export function SpectraView() {
     // Only a new model, new settings, a backend switch or a wider layer set start a run; cancelling
     // must not restart it.
   }, [model?.id, model?.status, key, allLayers]);
+
+  const cmpLayers = useMemo(
+    () => (cmpModel?.status === 'ready' ? (cmpModel.layers ?? []).filter((l) => l.analyzable || (allLayers && pastLimitsOnly(l))) : NO_LAYERS),
+    [cmpModel, allLayers],
+  );
+  const cmpKey = cmpModel && settings ? spectraRunKey(cmpModel.id, settings, forceCpu, forceGpu) : null;
+  const cmpRun = useSpectra((s) => (cmpKey ? s.runs[cmpKey] : undefined));
+  const matched = useMemo(() => matchLayers(layers, cmpLayers), [layers, cmpLayers]);
+  // The store keeps one run live, and starting one stops the other: the comparison's run starts once
+  // the main one is done, so both complete (a settings change stops it, and it resumes after).
+  const mainDone = run?.status === 'done';
+  useEffect(() => {
+    if (!mainDone || !cmpModel || cmpModel.status !== 'ready' || !settings || cmpLayers.length === 0) return;
+    start({ modelId: cmpModel.id, spec: cmpModel.spec }, cmpLayers, settings, forceCpu, forceGpu);
+  }, [mainDone, cmpModel?.id, cmpModel?.status, cmpKey, allLayers]);
 
   // Select the first layer to arrive when the URL names none.
   const firstArrived = run ? Object.keys(run.results)[0] : undefined;
@@ -169,6 +191,14 @@ export function SpectraView() {
           </label>
         )}
         <LayerMetricsTable rows={rows} selected={params.layer} onSelect={selectLayer} />
+        {params.compare &&
+          (cmpModel?.status === 'ready' ? (
+            <CompareView matched={matched} runA={shownRun} runB={cmpRun} labelA={model.label} labelB={cmpModel.label} selected={params.layer} onSelect={selectLayer} esd={params.esd} onEsd={onEsd} name={`${name}-vs-${cmpModel.label.replace(/[^\w.-]+/g, '_')}`} />
+          ) : (
+            <p className="muted" data-testid="compare-opening">
+              {cmpModel?.status === 'error' ? `Could not open ${cmpModel.label} to compare.` : `Opening ${params.compare} to compare…`}
+            </p>
+          ))}
         {selected ? (
           <LayerDetail key={selected.name} layer={selected} result={shownRun?.results[selected.tensor.name]} esd={params.esd} onEsd={onEsd} name={`${name}-${selected.name.replace(/[^\w.-]+/g, '_')}`} />
         ) : (
@@ -203,6 +233,22 @@ export function SpectraView() {
             ))}
           </select>
         )}
+        <select value={params.compare ?? ''} onChange={(e) => update({ compare: e.target.value || null })} aria-label="Compare with" data-testid="spectra-compare">
+          <option value="">Compare with…</option>
+          {models
+            .filter((m) => m.id !== model?.id)
+            .map((m) => (
+              <option key={m.id} value={m.id}>
+                {m.label}
+              </option>
+            ))}
+          {(demos ?? []).map((d) => (
+            <option key={d.id} value={d.id}>
+              demo: {d.id}
+            </option>
+          ))}
+          {params.compare && !models.some((m) => m.id === params.compare) && !(demos ?? []).some((d) => d.id === params.compare) && <option value={params.compare}>{params.compare}</option>}
+        </select>
         <SpectraControls settings={params.settings} onChange={(s: SpectraSettings) => update({ settings: s })} />
       </div>
       <ExportCaptionProvider model={model?.label ?? params.model ?? ''} settings={[params.layer ? `layer ${params.layer}` : '', `ESD ${params.esd}`, settingsText(params.settings)].filter(Boolean).join(' · ')}>{body}</ExportCaptionProvider>
