@@ -25,7 +25,8 @@ async function exportOptions(src: TensorSource, spec: ModelSpec, signal: AbortSi
   return { signal, readRaw: await safetensorsRawReader(await openSpec(spec, signal), signal) };
 }
 
-const stem = (name: string): string => (name.split('/').pop() ?? name).replace(/\.[^.]+$/, '').replace(/[^\w.-]+/g, '_');
+/** A model name (file name or URL) as the stem of a download's file name. */
+export const stem = (name: string): string => (name.split('/').pop() ?? name).replace(/\.[^.]+$/, '').replace(/[^\w.-]+/g, '_');
 
 export async function runQuantizeExport(
   src: TensorSource, spec: ModelSpec, settings: QuantSettings, filter: string | null, ctx: ExportJobContext,

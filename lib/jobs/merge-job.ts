@@ -13,6 +13,7 @@ import type { Backend, ExportFiles, MergeAnalysis, MergeWeightSets, ModelRef } f
 import { buildMergedSafetensors, buildPermutedSafetensors } from '../analysis/merge/export-merged';
 import { safetensorsRawReader } from '../analysis/quant/export-quantized';
 import { openSpec } from './open-spec';
+import { stem } from './export-job';
 
 /**
  * Worker side of the Merge view: the weight-space analysis of two models (pairing, path curves,
@@ -218,7 +219,6 @@ export async function runMergeExport(open: OpenRef, job: MergeJobInput, ctx: Mer
   const refSpec = taskMethod && job.base ? job.base.spec : job.a.spec;
   const raw = reference.format === 'safetensors' ? { readRaw: await safetensorsRawReader(await openSpec(refSpec, ctx.signal), ctx.signal) } : {};
   const merged = await buildMergedSafetensors(r, reference, { ...raw, signal: ctx.signal });
-  const stem = (n: string) => n.split('/').pop()!.replace(/\.[^.]+$/, '').replace(/[^\w.-]+/g, '_');
   const files: ExportFiles['files'] = [{ name: `${stem(a.name)}+${stem(b.name)}-${job.method.kind}.safetensors`, bytes: merged }];
   if (job.match) {
     ctx.progress(1, 2, 'permuting B');

@@ -6,6 +6,7 @@ import type { PruneSettings } from '../analysis/prune/prune-types';
 import { quantMatrix, storedFromQuantMatrix, type QuantMatrix } from '../analysis/quant/quant-matrix';
 import type { TensorSource } from '../formats/types';
 import { buildLayers, type Layer } from '../model';
+import { isWeightMatrix } from '../model/layer';
 import type { Backend, JobOf, PruneJobResult, PruneLayerRow } from './job-types';
 
 /**
@@ -33,7 +34,7 @@ const cache = new WeakMap<TensorSource, Cached>();
 
 /** Weight matrices and conv kernels that decode: the layers a mask is made for. */
 export function prunableLayers(src: TensorSource): Layer[] {
-  return buildLayers(src.tensors, src.format).filter((l) => l.kind !== 'other' && l.M > 0 && l.tensor.decodable);
+  return buildLayers(src.tensors, src.format).filter(isWeightMatrix);
 }
 
 function cachedOf(src: TensorSource): Cached {

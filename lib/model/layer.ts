@@ -104,3 +104,11 @@ export function resolveLayerOptions(o: LayerOptions = {}): Required<LayerOptions
 
 /** Options that turn the size limits off (analyse every matrix-shaped weight). */
 export const NO_LAYER_LIMITS: Required<LayerOptions> = { minEvals: 1, maxEvals: Infinity, maxN: Infinity };
+
+/**
+ * A weight matrix or conv kernel whose values decode: what quantization and pruning work on
+ * (WeightWatcher's size limits do not apply to them).
+ */
+export function isWeightMatrix(l: Layer): boolean {
+  return l.kind !== 'other' && l.M > 0 && l.tensor.decodable;
+}

@@ -1,12 +1,13 @@
 'use client';
 import Link from 'next/link';
-import { useCallback, useEffect, useMemo, useState } from 'react';
+import { useEffect, useMemo } from 'react';
 import type { MergeJobSpec } from '@/lib/jobs/job-types';
 import { useModels } from '@/lib/state/models-store';
-import { MERGE_METHODS, mergeMethodOf, parseMergeParams, writeMergeParams, type MergeMethodKind, type MergeViewParams } from '@/lib/state/merge-settings';
+import { MERGE_METHODS, mergeMethodOf, parseMergeParams, writeMergeParams, type MergeMethodKind } from '@/lib/state/merge-settings';
 import { useMerge } from '@/lib/state/merge-store';
 import { LineChart } from '../../charts/LineChart';
-import { installTestHooks } from '../../test-hooks';
+import { useUrlParams } from '../use-url-params';
+import { useDebounced } from '../../ui/use-debounced';
 import { ExportCaptionProvider, settingsText } from '../../ui/export-caption';
 import { DemoModels } from '../DemoModels';
 import { ErrorPanel } from '../ErrorPanel';
@@ -24,14 +25,6 @@ const METHOD_LABELS: Record<MergeMethodKind, string> = {
   tsv: 'TSV-merge',
 };
 
-function useDebounced<T>(value: T, ms: number): T {
-  const [v, setV] = useState(value);
-  useEffect(() => {
-    const t = setTimeout(() => setV(value), ms);
-    return () => clearTimeout(t);
-  }, [value, ms]);
-  return v;
-}
 
 /**
  * /merge: two models (and a base for task vectors) compared along the straight path between them
@@ -40,22 +33,11 @@ function useDebounced<T>(value: T, ms: number): T {
  * accuracy at every α, naive and after matching, and the merged model.
  */
 export function MergeView() {
-  const [params, setParams] = useState<MergeViewParams | null>(null);
+  const [params, update] = useUrlParams(parseMergeParams, writeMergeParams);
   const models = useModels((s) => s.models);
   const analysis = useMerge((s) => s.analysis);
   const analyze = useMerge((s) => s.analyze);
   const cancel = useMerge((s) => s.cancel);
-  useEffect(() => {
-    installTestHooks();
-    setParams(parseMergeParams(new URLSearchParams(window.location.search)));
-  }, []);
-  useEffect(() => {
-    if (!params) return;
-    const url = new URL(window.location.href);
-    writeMergeParams(url.searchParams, params);
-    if (url.href !== window.location.href) window.history.replaceState(window.history.state, '', url);
-  }, [params]);
-  const update = useCallback((p: Partial<MergeViewParams>) => setParams((old) => (old ? { ...old, ...p } : old)), []);
   const modelA = models.find((m) => m.id === params?.a);
   const { demos, graph, data, graphId, dataId, choices } = useEvalRefs(modelA, params?.onnx ?? null, params?.data ?? null);
   // MNIST demo defaults: the graph and evaluation set; a task-vector method gets the base MLP.

@@ -1,16 +1,15 @@
 'use client';
-import Link from 'next/link';
-import { useCallback, useEffect, useMemo, useState } from 'react';
+import { useCallback, useEffect, useMemo } from 'react';
 import type { SparsityInput } from '@/lib/charts/prune/sparsity-chart';
-import type { Layer } from '@/lib/model/layer';
-import { parsePruneParams, writePruneParams, type PruneViewParams } from '@/lib/state/prune-settings';
+import { isWeightMatrix, type Layer } from '@/lib/model/layer';
+import { parsePruneParams, writePruneParams } from '@/lib/state/prune-settings';
 import { usePrune } from '@/lib/state/prune-store';
-import { installTestHooks } from '../../test-hooks';
+import { useUrlParams } from '../use-url-params';
+import { useDebounced } from '../../ui/use-debounced';
 import { ExportCaptionProvider, settingsText } from '../../ui/export-caption';
-import { DemoModels } from '../DemoModels';
 import { ErrorPanel } from '../ErrorPanel';
 import { useViewModel } from '../use-view-model';
-import { ReopenFile } from '../ReopenFile';
+import { ModelGate } from '../ModelGate';
 import { CompareCard } from './CompareCard';
 import { MaskCard } from './MaskCard';
 import { ALLOCATION_LABELS, METHOD_LABELS, PruneControls } from './PruneControls';
@@ -22,18 +21,7 @@ const NO_LAYERS: Layer[] = [];
 /** Wait after the last slider move before pruning again. */
 export const PRUNE_DEBOUNCE_MS = 150;
 
-function prunable(l: Layer): boolean {
-  return l.kind !== 'other' && l.M > 0 && l.tensor.decodable;
-}
 
-function useDebounced<T>(value: T, ms: number): T {
-  const [v, setV] = useState(value);
-  useEffect(() => {
-    const t = setTimeout(() => setV(value), ms);
-    return () => clearTimeout(t);
-  }, [value, ms]);
-  return v;
-}
 
 /**
  * /prune: masks for every layer of a model under one method, target and allocation, recomputed
@@ -42,24 +30,13 @@ function useDebounced<T>(value: T, ms: number): T {
  * ONNX graph and evaluation data — accuracy and loss against sparsity.
  */
 export function PruneView() {
-  const [params, setParams] = useState<PruneViewParams | null>(null);
+  const [params, update] = useUrlParams(parsePruneParams, writePruneParams);
   const preview = usePrune((s) => s.preview);
   const run = usePrune((s) => s.run);
   const cancel = usePrune((s) => s.cancel);
-  useEffect(() => {
-    installTestHooks();
-    setParams(parsePruneParams(new URLSearchParams(window.location.search)));
-  }, []);
-  useEffect(() => {
-    if (!params) return;
-    const url = new URL(window.location.href);
-    writePruneParams(url.searchParams, params);
-    if (url.href !== window.location.href) window.history.replaceState(window.history.state, '', url);
-  }, [params]);
-  const update = useCallback((p: Partial<PruneViewParams>) => setParams((old) => (old ? { ...old, ...p } : old)), []);
   const onModelName = useCallback((m: string) => update({ model: m }), [update]);
   const { model, models, pendingDemo, request } = useViewModel(params?.model, params !== null, onModelName);
-  const layers = useMemo(() => (model?.status === 'ready' ? (model.layers ?? []).filter(prunable) : NO_LAYERS), [model]);
+  const layers = useMemo(() => (model?.status === 'ready' ? (model.layers ?? []).filter(isWeightMatrix) : NO_LAYERS), [model]);
   const layer = useMemo(() => layers.find((l) => l.name === params?.layer) ?? null, [layers, params?.layer]);
   useEffect(() => {
     if (params && !params.layer && layers[0]) update({ layer: layers[0].name });
@@ -85,30 +62,9 @@ export function PruneView() {
   const bars: SparsityInput[] = (result?.layers ?? []).map((r) => ({ name: r.layer, order: r.order, target: r.target, achieved: r.achieved, alpha: r.alpha }));
 
   let body;
-  if (!model) {
-    body = request ? (
-      <ReopenFile want={request} />
-    ) : pendingDemo ? (
-      <div className="card opening" data-testid="model-opening">
-        <div className="spinner" aria-hidden /> Opening {params.model}…
-      </div>
-    ) : (
-      <div className="sp-empty">
-        {params.model && <p className="sp-err">No open model “{params.model}” (model ids last as long as the tab; demo models open by name).</p>}
-        <p className="muted">
-          Pick a demo model, or open your own on the <Link href="/">Models</Link> page and come back.
-        </p>
-        <DemoModels />
-      </div>
-    );
-  } else if (model.status === 'opening') {
-    body = (
-      <div className="card opening" data-testid="model-opening">
-        <div className="spinner" aria-hidden /> Opening {model.label}…
-      </div>
-    );
-  } else if (model.status === 'error') {
-    body = <ErrorPanel title={model.label} error={model.error ?? { kind: 'Error', code: 'internal', message: `${model.label}: failed to open` }} />;
+  const gate = <ModelGate model={model} wanted={params.model} pendingDemo={pendingDemo} request={request} />;
+  if (!model || model.status !== 'ready') {
+    body = gate;
   } else if (layers.length === 0) {
     body = <p className="muted">{model.label} has no weight matrices to prune.</p>;
   } else {

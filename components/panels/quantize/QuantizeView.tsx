@@ -1,20 +1,19 @@
 'use client';
-import Link from 'next/link';
-import { useCallback, useEffect, useMemo, useState } from 'react';
+import { useCallback, useEffect, useMemo } from 'react';
 import { codewordColors } from '@/lib/charts/quant/codeword-colors';
 import { errorScale } from '@/lib/charts/quant/map-image';
 import { formatStat } from '@/lib/charts/format-number';
 import type { QuantSettings } from '@/lib/jobs/job-types';
-import type { Layer } from '@/lib/model/layer';
-import { parseQuantParams, quantSettingsRows, writeQuantParams, type QuantViewParams } from '@/lib/state/quant-settings';
+import { isWeightMatrix, type Layer } from '@/lib/model/layer';
+import { parseQuantParams, quantSettingsRows, writeQuantParams } from '@/lib/state/quant-settings';
 import { rdKey, sweepKey, useQuant } from '@/lib/state/quant-store';
 import { useSettings } from '@/lib/state/settings-store';
-import { installTestHooks } from '../../test-hooks';
+import { useUrlParams } from '../use-url-params';
+import { useDebounced } from '../../ui/use-debounced';
 import { ExportCaptionProvider } from '../../ui/export-caption';
-import { DemoModels } from '../DemoModels';
 import { ErrorPanel } from '../ErrorPanel';
 import { useViewModel } from '../use-view-model';
-import { ReopenFile } from '../ReopenFile';
+import { ModelGate } from '../ModelGate';
 import { ProjectionChart } from './ProjectionChart';
 import { QuantControls } from './QuantControls';
 import { QuantMapCard } from './QuantMapCard';
@@ -28,19 +27,7 @@ export const SETTINGS_DEBOUNCE_MS = 250;
 
 const NO_LAYERS: Layer[] = [];
 
-/** Any weight matrix or conv kernel that decodes can be quantized (WeightWatcher's size limits do not apply). */
-function quantizable(l: Layer): boolean {
-  return l.kind !== 'other' && l.M > 0 && l.tensor.decodable;
-}
 
-function useDebounced<T>(value: T, ms: number): T {
-  const [v, setV] = useState(value);
-  useEffect(() => {
-    const t = setTimeout(() => setV(value), ms);
-    return () => clearTimeout(t);
-  }, [value, ms]);
-  return v;
-}
 
 /**
  * /quantize: one layer quantized with the chosen method and settings, recomputed in the workers
@@ -48,7 +35,7 @@ function useDebounced<T>(value: T, ms: number): T {
  * projection, the rate–distortion plot and a whole-model sweep. The URL holds everything.
  */
 export function QuantizeView() {
-  const [params, setParams] = useState<QuantViewParams | null>(null);
+  const [params, update] = useUrlParams(parseQuantParams, writeQuantParams);
   const forceCpu = useSettings((s) => s.forceCpu);
   const preview = useQuant((s) => s.preview);
   const runPreview = useQuant((s) => s.runPreview);
@@ -58,21 +45,10 @@ export function QuantizeView() {
   const runSweep = useQuant((s) => s.runSweep);
   const cancelSweep = useQuant((s) => s.cancelSweep);
 
-  useEffect(() => {
-    installTestHooks();
-    setParams(parseQuantParams(new URLSearchParams(window.location.search)));
-  }, []);
-  useEffect(() => {
-    if (!params) return;
-    const url = new URL(window.location.href);
-    writeQuantParams(url.searchParams, params);
-    if (url.href !== window.location.href) window.history.replaceState(window.history.state, '', url);
-  }, [params]);
-  const update = useCallback((p: Partial<QuantViewParams>) => setParams((old) => (old ? { ...old, ...p } : old)), []);
   const onModelName = useCallback((m: string) => update({ model: m }), [update]);
   const { model, models, pendingDemo, request } = useViewModel(params?.model, params !== null, onModelName);
 
-  const layers = useMemo(() => (model?.status === 'ready' ? (model.layers ?? []).filter(quantizable) : NO_LAYERS), [model]);
+  const layers = useMemo(() => (model?.status === 'ready' ? (model.layers ?? []).filter(isWeightMatrix) : NO_LAYERS), [model]);
   const layer = useMemo(() => layers.find((l) => l.name === params?.layer) ?? null, [layers, params?.layer]);
   useEffect(() => {
     if (params && !params.layer && layers[0]) update({ layer: layers[0].name });
@@ -103,30 +79,9 @@ export function QuantizeView() {
   const setSettings = (s: QuantSettings) => update({ settings: s });
 
   let body;
-  if (!model) {
-    body = request ? (
-      <ReopenFile want={request} />
-    ) : pendingDemo ? (
-      <div className="card opening" data-testid="model-opening">
-        <div className="spinner" aria-hidden /> Opening {params.model}…
-      </div>
-    ) : (
-      <div className="sp-empty">
-        {params.model && <p className="sp-err">No open model “{params.model}” (model ids last as long as the tab; demo models open by name).</p>}
-        <p className="muted">
-          Pick a demo model, or open your own on the <Link href="/">Models</Link> page and come back.
-        </p>
-        <DemoModels />
-      </div>
-    );
-  } else if (model.status === 'opening') {
-    body = (
-      <div className="card opening" data-testid="model-opening">
-        <div className="spinner" aria-hidden /> Opening {model.label}…
-      </div>
-    );
-  } else if (model.status === 'error') {
-    body = <ErrorPanel title={model.label} error={model.error ?? { kind: 'Error', code: 'internal', message: `${model.label}: failed to open` }} />;
+  const gate = <ModelGate model={model} wanted={params.model} pendingDemo={pendingDemo} request={request} />;
+  if (!model || model.status !== 'ready') {
+    body = gate;
   } else if (layers.length === 0) {
     body = <p className="muted">{model.label} has no weight matrices to quantize.</p>;
   } else {

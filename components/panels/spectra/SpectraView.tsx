@@ -1,21 +1,18 @@
 'use client';
-import Link from 'next/link';
-import { useCallback, useDeferredValue, useEffect, useMemo, useRef, useState } from 'react';
+import { useCallback, useDeferredValue, useEffect, useMemo, useRef } from 'react';
 import type { EsdMode } from '@/lib/charts/spectra/esd-chart';
 import { getComputePool } from '@/lib/jobs/compute-client';
 import type { SpectraSettings } from '@/lib/jobs/job-types';
 import type { Layer } from '@/lib/model/layer';
 import { useSettings } from '@/lib/state/settings-store';
-import { parseSpectraParams, spectraRunKey, writeSpectraParams, type SpectraViewParams } from '@/lib/state/spectra-settings';
+import { parseSpectraParams, spectraRunKey, writeSpectraParams } from '@/lib/state/spectra-settings';
 import { useSpectra } from '@/lib/state/spectra-store';
 import { AlphaDepthChart } from '../../charts/AlphaDepthChart';
 import { AlphaQChart } from '../../charts/AlphaQChart';
-import { installTestHooks } from '../../test-hooks';
+import { useUrlParams } from '../use-url-params';
 import { ExportCaptionProvider, settingsText } from '../../ui/export-caption';
 import { useViewModel } from '../use-view-model';
-import { ReopenFile } from '../ReopenFile';
-import { DemoModels } from '../DemoModels';
-import { ErrorPanel } from '../ErrorPanel';
+import { ModelGate } from '../ModelGate';
 import { CompareView } from './CompareView';
 import { LayerDetail } from './LayerDetail';
 import { LayerMetricsTable } from './LayerMetricsTable';
@@ -37,25 +34,13 @@ function pastLimitsOnly(l: Layer): boolean {
 }
 
 export function SpectraView() {
-  const [params, setParams] = useState<SpectraViewParams | null>(null);
+  const [params, update] = useUrlParams(parseSpectraParams, writeSpectraParams);
   const forceCpu = useSettings((s) => s.forceCpu);
   const start = useSpectra((s) => s.start);
   const cancel = useSpectra((s) => s.cancel);
 
-  useEffect(() => {
-    installTestHooks();
-    setParams(parseSpectraParams(new URLSearchParams(window.location.search)));
-  }, []);
 
-  // The URL follows the view (replaceState: settings changes are not history entries).
-  useEffect(() => {
-    if (!params) return;
-    const url = new URL(window.location.href);
-    writeSpectraParams(url.searchParams, params);
-    if (url.href !== window.location.href) window.history.replaceState(window.history.state, '', url);
-  }, [params]);
 
-  const update = useCallback((p: Partial<SpectraViewParams>) => setParams((old) => (old ? { ...old, ...p } : old)), []);
 
   const onModelName = useCallback((m: string) => update({ model: m }), [update]);
   const { model, models, demos, pendingDemo, request } = useViewModel(params?.model, params !== null, onModelName);
@@ -152,31 +137,9 @@ export function SpectraView() {
   const selectLayer = selectLayerCb;
 
   let body;
-  if (!model) {
-    const wanted = params.model;
-    body = request ? (
-      <ReopenFile want={request} />
-    ) : pendingDemo ? (
-      <div className="card opening" data-testid="model-opening">
-        <div className="spinner" aria-hidden /> Opening {wanted}…
-      </div>
-    ) : (
-      <div className="sp-empty">
-        {wanted && <p className="sp-err">No open model “{wanted}” (model ids last as long as the tab; demo models open by name).</p>}
-        <p className="muted">
-          Pick a demo model, or open your own on the <Link href="/">Models</Link> page and come back.
-        </p>
-        <DemoModels />
-      </div>
-    );
-  } else if (model.status === 'opening') {
-    body = (
-      <div className="card opening" data-testid="model-opening">
-        <div className="spinner" aria-hidden /> Opening {model.label}…
-      </div>
-    );
-  } else if (model.status === 'error') {
-    body = <ErrorPanel title={model.label} error={model.error ?? { kind: 'Error', code: 'internal', message: `${model.label}: failed to open` }} />;
+  const gate = <ModelGate model={model} wanted={params.model} pendingDemo={pendingDemo} request={request} />;
+  if (!model || model.status !== 'ready') {
+    body = gate;
   } else if (layers.length === 0) {
     body = <p className="muted">{model.label} has no analyzable layers (see the Models page for why each was skipped).</p>;
   } else {
