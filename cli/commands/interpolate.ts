@@ -1,4 +1,5 @@
 import { readFile } from 'node:fs/promises';
+import { lossBarrier } from '../../lib/charts/merge/line-chart';
 import { basename } from 'node:path';
 import { isFloatDtype } from '../../lib/analysis/merge/pairing';
 import { lerpTensor } from '../../lib/analysis/merge/merge-methods';
@@ -47,12 +48,6 @@ export interface InterpolateCliResult {
 }
 
 /** Barrier of a loss curve whose first and last points are the end models. */
-export function lossBarrier(loss: readonly number[]): { barrier: number; peak: number } {
-  let peak = 0;
-  for (let i = 1; i < loss.length; i++) if (loss[i]! > loss[peak]!) peak = i;
-  return { barrier: loss[peak]! - 0.5 * (loss[0]! + loss[loss.length - 1]!), peak };
-}
-
 async function curve(session: InferenceSession, set: Awaited<ReturnType<typeof loadEvalSet>>, names: readonly string[], a: Map<string, NamedTensor>, b: Map<string, NamedTensor>, alphas: readonly number[]): Promise<CurveResult> {
   const loss: number[] = [];
   const accuracy: number[] = [];
@@ -66,11 +61,11 @@ async function curve(session: InferenceSession, set: Awaited<ReturnType<typeof l
     loss.push(m.loss);
     accuracy.push(m.accuracy);
   }
-  const { barrier, peak } = lossBarrier(loss);
+  const { barrier, at } = lossBarrier(alphas, loss);
   return {
     loss, accuracy, barrier,
     accuracy_barrier: 0.5 * (accuracy[0]! + accuracy[accuracy.length - 1]!) - Math.min(...accuracy),
-    peak_alpha: alphas[peak]!,
+    peak_alpha: at,
   };
 }
 

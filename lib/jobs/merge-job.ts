@@ -48,7 +48,9 @@ function memorySourceOf(like: TensorSource, tensors: readonly NamedTensor[], nam
   };
 }
 
-const matchCache = new Map<string, { spec: PermutationSpec; result: WeightMatchingResult; permuted: NamedTensor[] }>();
+/** Matched B per (A, B, spec, seed): the analysis, the curves and the export reuse one matching. Whole models, so only a few are kept. */
+const MATCH_CACHE_ENTRIES = 2;
+const matchCache = new Map<string, { spec: PermutationSpec; result: WeightMatchingResult; permuted: NamedTensor[]; l2Before: number; l2After: number }>();
 
 async function matchB(a: TensorSource, b: TensorSource, refs: [ModelRef, ModelRef], pairing: Pairing, specJson: string | null, seed: number, ctx: MergeJobContext) {
   const key = [refs[0].modelId, refs[1].modelId, specJson ?? '', seed].join('|');
@@ -60,9 +62,9 @@ async function matchB(a: TensorSource, b: TensorSource, refs: [ModelRef, ModelRe
   const spec = specJson ? parsePermutationSpec(specJson, ta) : inferMlpSpec(ta, a.name);
   const result = weightMatching(ta, tb, spec, { seed, signal: ctx.signal });
   const permuted = applyPermutation(tb, spec, result.perms);
-  const out = { spec, result, permuted };
+  const out = { spec, result, permuted, l2Before: l2(ta, tb), l2After: l2(ta, permuted) };
   matchCache.set(key, out);
-  if (matchCache.size > 8) matchCache.delete(matchCache.keys().next().value!);
+  if (matchCache.size > MATCH_CACHE_ENTRIES) matchCache.delete(matchCache.keys().next().value!);
   return out;
 }
 
@@ -105,8 +107,6 @@ export async function runMergeAnalysis(open: OpenRef, job: MergeJobInput, ctx: M
   if (job.match) {
     ctx.progress(2, 5, 'weight matching');
     const m = await matchB(a, b, [job.a, job.b], pairing, job.spec, job.seed, ctx);
-    const ta = await readPaired(a, pairing, ctx.signal);
-    const tb = await readPaired(b, pairing, ctx.signal);
     bMatched = memorySourceOf(b, m.permuted, `${b.name} (matched)`);
     pathMatched = await weightPathCurves(a, bMatched, { points: job.points, pairing, signal: ctx.signal });
     matching = {
@@ -114,8 +114,8 @@ export async function runMergeAnalysis(open: OpenRef, job: MergeJobInput, ctx: M
       objectives: m.result.objectives,
       iterations: m.result.iterations,
       converged: m.result.converged,
-      l2Before: l2(ta, tb),
-      l2After: l2(ta, m.permuted),
+      l2Before: m.l2Before,
+      l2After: m.l2After,
     };
   }
   ctx.progress(3, 5, 'merge statistics');
