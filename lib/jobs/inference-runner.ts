@@ -15,6 +15,7 @@ import type {
   WeightSet,
 } from './inference-types';
 import { openSpec } from './open-spec';
+import { SharedOpens } from './shared-open';
 
 /**
  * The worker side of the inference protocol (workers/inference.worker.ts wires it to
@@ -46,38 +47,26 @@ interface Outcome<K extends keyof InferenceResultMap> {
   transfer?: Transferable[];
 }
 
-function cached<T>(map: Map<string, Promise<T>>, key: string, make: () => Promise<T>): Promise<T> {
-  let p = map.get(key);
-  if (!p) {
-    p = make();
-    map.set(key, p);
-    // A failed or cancelled open must not poison the cache for the next attempt.
-    p.catch(() => {
-      if (map.get(key) === p) map.delete(key);
-    });
-  }
-  return p;
-}
-
 export function createInferenceRunner(post: InferencePost) {
-  const graphs = new Map<string, Promise<Graph>>();
-  const sessions = new Map<string, Promise<InferenceSession>>();
-  const evalSets = new Map<string, Promise<EvalSet>>();
-  const files = new Map<string, Promise<TensorSource>>();
+  // Opened once per worker and shared by the jobs that need them (see SharedOpens).
+  const graphs = new SharedOpens<Graph>();
+  const sessions = new SharedOpens<InferenceSession>(false);
+  const evalSets = new SharedOpens<EvalSet>();
+  const files = new SharedOpens<TensorSource>();
   const running = new Map<number, AbortController>();
 
   function getGraph(ref: ModelRef, signal: AbortSignal): Promise<Graph> {
-    return cached(graphs, ref.modelId, async () => {
-      const input = await openSpec(ref.spec, signal);
+    return graphs.get(ref.modelId, signal, async (s) => {
+      const input = await openSpec(ref.spec, s);
       const src = input.primary;
       if (src.size > MAX_GRAPH_BYTES) throw new LimitError('graph-size', `${src.name}: ${src.size} bytes, over the ${MAX_GRAPH_BYTES}-byte limit of an ONNX graph`);
-      const bytes = await src.read(0, src.size, signal);
+      const bytes = await src.read(0, src.size, s);
       return { file: src.name, bytes, info: describeGraph(bytes, src.name) };
     });
   }
 
-  const getFile = (ref: ModelRef, signal: AbortSignal) => cached(files, ref.modelId, async () => openModel(await openSpec(ref.spec, signal), signal));
-  const getEvalSet = (ref: ModelRef, signal: AbortSignal) => cached(evalSets, ref.modelId, async () => loadEvalSet(await getFile(ref, signal), signal));
+  const getFile = (ref: ModelRef, signal: AbortSignal) => files.get(ref.modelId, signal, async (s) => openModel(await openSpec(ref.spec, s), s));
+  const getEvalSet = (ref: ModelRef, signal: AbortSignal) => evalSets.get(ref.modelId, signal, async (s) => loadEvalSet(await getFile(ref, s), s));
 
   /** Names a weight set can feed: its file's tensors and its overrides. */
   async function weightNames(ws: WeightSet, signal: AbortSignal): Promise<Set<string>> {
@@ -90,12 +79,12 @@ export function createInferenceRunner(post: InferencePost) {
    * A session over the graph with the initializers the weights provide turned into inputs (and
    * `expose` values as outputs). Keyed by both, so every point of a path reuses it.
    */
-  function getSession(ref: ModelRef, g: Graph, feedable: Set<string>, expose: string[], job: { forceCpu?: boolean; forceGpu?: boolean }): Promise<InferenceSession> {
+  function getSession(ref: ModelRef, g: Graph, feedable: Set<string>, expose: string[], job: { forceCpu?: boolean; forceGpu?: boolean }, signal: AbortSignal): Promise<InferenceSession> {
     const forceCpu = job.forceCpu ?? false;
     const forceGpu = job.forceGpu ?? false;
     const convert = g.info.initializers.filter((t) => feedable.has(t.name) && /^(F|BF)/.test(t.dtype)).map((t) => t.name);
     const key = JSON.stringify([ref.modelId, convert, expose, forceCpu, forceGpu]);
-    return cached(sessions, key, async () => {
+    return sessions.get(key, signal, async () => {
       let bytes = convert.length ? initializersToInputs(g.bytes, { names: convert, file: g.file }) : g.bytes;
       if (expose.length) bytes = exposeOutputs(bytes, expose, g.file);
       return createSession(bytes, { forceCpu, forceGpu, file: g.file });
@@ -149,7 +138,7 @@ export function createInferenceRunner(post: InferencePost) {
     const [g, fullSet] = await Promise.all([getGraph(job.model, ctx.signal), getEvalSet(job.evalSet, ctx.signal)]);
     const set = subset(fullSet, job.maxSamples);
     const feedable = await weightNames(job.models[0]!, ctx.signal);
-    const session = await getSession(job.model, g, feedable, [], job);
+    const session = await getSession(job.model, g, feedable, [], job, ctx.signal);
     const models: InferenceResultMap['evaluate']['models'] = [];
     for (const [index, ws] of job.models.entries()) {
       const weights = await loadWeights(ws, session.inputNames, ctx.signal);
@@ -181,7 +170,7 @@ export function createInferenceRunner(post: InferencePost) {
     if (linear.length === 0) throw new NotFoundError('tensor', `${g.file}: no Gemm/MatMul node takes a weight from "${job.weights.label}"`);
     const graphInputs = new Set(g.info.inputs.map((v) => v.name));
     const expose = [...new Set(linear.map((l) => l.activation))].filter((a) => !graphInputs.has(a)).sort();
-    const session = await getSession(job.model, g, feedable, expose, job);
+    const session = await getSession(job.model, g, feedable, expose, job, ctx.signal);
     const weights = await loadWeights(job.weights, session.inputNames, ctx.signal);
     const norms = await activationNorms(session, set, weights, linear, { batch: job.batch, signal: ctx.signal, onProgress: (d, t) => ctx.progress(d, t, 'activations') });
     const out = linear.map((l) => ({ ...l, values: norms.get(l.weight)! }));
@@ -196,7 +185,7 @@ export function createInferenceRunner(post: InferencePost) {
     let closed = graphs.delete(job.modelId);
     closed = evalSets.delete(job.modelId) || closed;
     closed = files.delete(job.modelId) || closed;
-    for (const [key, p] of sessions) {
+    for (const [key, p] of sessions.values()) {
       if ((JSON.parse(key) as unknown[])[0] !== job.modelId) continue;
       sessions.delete(key);
       closed = true;

@@ -5,6 +5,7 @@ import { getGpuDevice } from '../gpu/device';
 import { tensorStats, type FirstPassStats } from '../math/tensor-stats';
 import type { Backend, Job, JobOf, JobResultMap, ModelRef, WorkerIn, WorkerOut } from './job-types';
 import { openSpec } from './open-spec';
+import { SharedOpens } from './shared-open';
 import { runSpectraJob } from './spectra-job';
 import { runQuantizeLayerJob, runQuantizeRdJob } from './quantize-job';
 import { runPruneJob } from './prune-job';
@@ -32,20 +33,12 @@ interface Outcome<K extends keyof JobResultMap> {
 }
 
 export function createJobRunner(post: Post) {
-  const models = new Map<string, Promise<TensorSource>>();
+  const models = new SharedOpens<TensorSource>();
   const running = new Map<number, AbortController>();
 
+  /** The model's source, opened once per worker and shared by the jobs that need it (see SharedOpens). */
   function getModel(ref: ModelRef, signal: AbortSignal): Promise<TensorSource> {
-    let p = models.get(ref.modelId);
-    if (!p) {
-      p = openSpec(ref.spec, signal).then((input) => openModel(input, signal));
-      models.set(ref.modelId, p);
-      // A failed or cancelled open must not poison the cache for the next attempt.
-      p.catch(() => {
-        if (models.get(ref.modelId) === p) models.delete(ref.modelId);
-      });
-    }
-    return p;
+    return models.get(ref.modelId, signal, async (s) => openModel(await openSpec(ref.spec, s), s));
   }
 
   async function openModelJob(job: JobOf<'open-model'>, ctx: JobContext): Promise<Outcome<'open-model'>> {
@@ -188,5 +181,5 @@ export function createJobRunner(post: Post) {
     }
   }
 
-  return { handle, openModels: () => [...models.keys()] };
+  return { handle, openModels: () => models.keys() };
 }

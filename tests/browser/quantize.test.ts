@@ -117,6 +117,8 @@ describe('Quantize view', () => {
     await page.getByTestId('quant-sweep-run').click();
     await page.locator('[data-testid="quant-sweep"][data-status="done"]').waitFor({ timeout: 120_000 });
     expect(Number(await page.getByTestId('quant-sweep').getAttribute('data-done'))).toBe(3);
+    // Every layer quantized: a failed one would be left out of the pooled figure.
+    expect(await page.getByTestId('quant-sweep').getAttribute('data-errors')).toBe('');
     // Pooled: Σ err² over Σ w² of fc1, fc2, fc3, recomputed here.
     let err = 0;
     let sig = 0;

@@ -62,7 +62,7 @@ export function SweepCard({
   const pooled = sweep ? pooledSqnr(sweep) : null;
   const errors = sweep ? Object.entries(sweep.errors) : [];
   return (
-    <section className="card" data-testid="quant-sweep" data-status={sweep?.status ?? 'idle'} data-done={sweep?.done ?? 0} data-pooled-sqnr={pooled?.sqnrDb ?? ''}>
+    <section className="card" data-testid="quant-sweep" data-status={sweep?.status ?? 'idle'} data-done={sweep?.done ?? 0} data-pooled-sqnr={pooled?.sqnrDb ?? ''} data-errors={errors.map(([t, e]) => `${t}: ${e.message}`).join('\n')}>
       <div className="card-head">
         <h4>Whole-model sweep</h4>
         <input className="q-filter" placeholder="layer filter (regex)" value={filter} onChange={(e) => setFilter(e.target.value)} aria-label="Layers to sweep" />

@@ -142,4 +142,36 @@ describe('worker pool', () => {
     expect(ok.data.modelId).toBe('m3');
     pool.terminate();
   });
+
+  it('a cancelled job does not fail another job waiting on the same model open', async () => {
+    // One worker: a preview is superseded while the model is still opening, and a sweep's layer
+    // job has joined that open. The sweep's job must still get its answer.
+    const pool = new WorkerPool(inProcessWorker, 1);
+    const model = fileRef('m4', 'tiny.safetensors', bytes);
+    const ctrl = new AbortController();
+    const first = pool.run({ kind: 'tensor-stats', model, tensor: 'fc.weight', bins: 4, forceCpu: true }, { signal: ctrl.signal });
+    const second = pool.run({ kind: 'tensor-stats', model, tensor: 'fc.weight', bins: 4, forceCpu: true });
+    ctrl.abort();
+    await expect(first).rejects.toBeInstanceOf(CancelledError);
+    const got = await second;
+    expect(got.data.count).toBe(12);
+    expect(got.data.max).toBe(Math.fround(Math.max(...W)));
+    pool.terminate();
+  });
+
+  it('cancelling every job waiting on an open stops it, and the next job opens the model afresh', async () => {
+    const pool = new WorkerPool(inProcessWorker, 1);
+    const model = fileRef('m5', 'tiny.safetensors', bytes);
+    const a = new AbortController();
+    const b = new AbortController();
+    const p1 = pool.run({ kind: 'tensor-stats', model, tensor: 'fc.bias', bins: 4, forceCpu: true }, { signal: a.signal });
+    const p2 = pool.run({ kind: 'tensor-stats', model, tensor: 'fc.bias', bins: 4, forceCpu: true }, { signal: b.signal });
+    a.abort();
+    b.abort();
+    await expect(p1).rejects.toBeInstanceOf(CancelledError);
+    await expect(p2).rejects.toBeInstanceOf(CancelledError);
+    const ok = await pool.run({ kind: 'tensor-stats', model, tensor: 'fc.bias', bins: 4, forceCpu: true });
+    expect(ok.data.max).toBe(1);
+    pool.terminate();
+  });
 });
