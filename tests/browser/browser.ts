@@ -1,7 +1,7 @@
 import { chromium, type Browser, type Page } from 'playwright-core';
 
 /** The system Chromium (Debian's /usr/bin/chromium), headless, with WebGPU exposed where it can be. */
-export const BASE_URL = 'http://127.0.0.1:3100';
+export const BASE_URL = `http://127.0.0.1:${process.env.WEIGHTLENS_TEST_PORT ?? 3100}`;
 
 export const CHROMIUM_ARGS = [
   '--headless',

@@ -7,7 +7,8 @@ import * as path from 'node:path';
  * (building it first when .next is missing), with the demo models prepared. Stops it afterwards.
  */
 
-export const PORT = 3100;
+/** WEIGHTLENS_TEST_PORT lets two checkouts run their browser tests side by side. */
+export const PORT = Number(process.env.WEIGHTLENS_TEST_PORT ?? 3100);
 const root = path.resolve(import.meta.dirname, '..', '..');
 const nextBin = path.join(root, 'node_modules', 'next', 'dist', 'bin', 'next');
 
