@@ -1,4 +1,5 @@
 'use client';
+import { useChartKeys } from './use-chart-keys';
 import { useMemo, useRef } from 'react';
 import { alphaDepthChart, type DepthLayerInput } from '@/lib/charts/spectra/alpha-depth-chart';
 import { ExportButtons } from '../ui/ExportButtons';
@@ -10,6 +11,13 @@ export function AlphaDepthChart({ layers, selected, onSelect, name, height = 240
   const [boxRef, width] = useElementWidth<HTMLDivElement>(520);
   const svgRef = useRef<SVGSVGElement | null>(null);
   const m = useMemo(() => alphaDepthChart(layers, width, height), [layers, width, height]);
+  const names = useMemo(() => [...new Set(m.points.map((p) => p.name))], [m]);
+  const keys = useChartKeys({
+    names,
+    selected,
+    onSelect,
+    describe: (n) => `${n}: ${m.points.filter((p) => p.name === n).map((p) => `${p.series === 'raw' ? 'α' : 'FARMS α'} ${p.value.toFixed(3)}`).join(', ')}`,
+  });
   return (
     <section className="card sp-chart" data-testid="alpha-depth-chart">
       <div className="card-head">
@@ -20,7 +28,7 @@ export function AlphaDepthChart({ layers, selected, onSelect, name, height = 240
         <ExportButtons svgRef={svgRef} name={`${name}-alpha-depth`} />
       </div>
       <div ref={boxRef} className="chart-box">
-        <svg ref={svgRef} width={m.width} height={m.height} role="img" aria-label="Alpha by depth" className="sp-svg">
+        <svg ref={svgRef} width={m.width} height={m.height} role="img" aria-label="Alpha by depth; arrow keys select a layer" className="sp-svg" {...keys.props}>
           {m.bands.map((b, i) => (
             <rect key={i} x={b.x0} y={m.plot.y1} width={b.x1 - b.x0} height={m.plot.y0 - m.plot.y1} className="sp-band" />
           ))}
@@ -59,6 +67,7 @@ export function AlphaDepthChart({ layers, selected, onSelect, name, height = 240
             α
           </text>
         </svg>
+        {keys.live}
       </div>
     </section>
   );

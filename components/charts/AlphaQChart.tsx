@@ -1,4 +1,5 @@
 'use client';
+import { useChartKeys } from './use-chart-keys';
 import { useMemo, useRef } from 'react';
 import { alphaQChart, type QLayerInput } from '@/lib/charts/spectra/alpha-q-chart';
 import { ExportButtons } from '../ui/ExportButtons';
@@ -10,6 +11,13 @@ export function AlphaQChart({ layers, selected, onSelect, name, height = 240 }: 
   const [boxRef, width] = useElementWidth<HTMLDivElement>(420);
   const svgRef = useRef<SVGSVGElement | null>(null);
   const m = useMemo(() => alphaQChart(layers, width, height), [layers, width, height]);
+  const names = useMemo(() => [...new Set(m.points.map((p) => p.name))], [m]);
+  const keys = useChartKeys({
+    names,
+    selected,
+    onSelect,
+    describe: (n) => `${n}: ${m.points.filter((p) => p.name === n).map((p) => `${p.series === 'raw' ? 'α' : 'FARMS α'} ${p.value.toFixed(3)}`).join(', ')}`,
+  });
   return (
     <section className="card sp-chart" data-testid="alpha-q-chart">
       <div className="card-head">
@@ -17,7 +25,7 @@ export function AlphaQChart({ layers, selected, onSelect, name, height = 240 }: 
         <ExportButtons svgRef={svgRef} name={`${name}-alpha-q`} />
       </div>
       <div ref={boxRef} className="chart-box">
-        <svg ref={svgRef} width={m.width} height={m.height} role="img" aria-label="Alpha against aspect ratio" className="sp-svg">
+        <svg ref={svgRef} width={m.width} height={m.height} role="img" aria-label="Alpha against aspect ratio; arrow keys select a layer" className="sp-svg" {...keys.props}>
           <ChartGrid axis="y" ticks={m.yTicks} plot={m.plot} />
           <ChartGrid axis="x" ticks={m.xTicks} plot={m.plot} />
           {m.refLines.map((r) => (
@@ -44,6 +52,7 @@ export function AlphaQChart({ layers, selected, onSelect, name, height = 240 }: 
             α
           </text>
         </svg>
+        {keys.live}
       </div>
     </section>
   );

@@ -1,11 +1,11 @@
 'use client';
+import { seriesDash, seriesVar } from '@/lib/charts/palette';
 import { useMemo, useRef, type ReactNode } from 'react';
 import { lineChart, type LineChartModel, type LineSeries } from '@/lib/charts/merge/line-chart';
 import { ExportButtons } from '../ui/ExportButtons';
 import { useElementWidth } from '../ui/use-element-width';
 import { ChartGrid } from './ChartGrid';
 
-const PALETTE = ['#0072b2', '#e69f00', '#009e73', '#cc79a7', '#d55e00', '#56b4e9', '#444'];
 
 /** A titled line chart card with legend and SVG/PNG export; `extra` draws annotations on the model. */
 export function LineChart({
@@ -39,14 +39,14 @@ export function LineChart({
           <ChartGrid axis="x" ticks={m.xTicks} plot={m.plot} />
           {m.series.map((s, i) => (
             <g key={s.name}>
-              <path d={s.path} fill="none" stroke={PALETTE[i % PALETTE.length]} strokeWidth={1.6} strokeDasharray={s.dashed ? '5 3' : undefined} />
+              <path d={s.path} fill="none" style={{ stroke: seriesVar(i) }} strokeWidth={1.6} strokeDasharray={s.dashed ? '5 3' : seriesDash(i)} />
               {s.points.length <= 60 &&
                 s.points.map((p) => (
-                  <circle key={p.vx} cx={p.x} cy={p.y} r={2.2} fill={PALETTE[i % PALETTE.length]} data-testid="line-point" data-series={s.name} data-x={p.vx} data-y={p.vy}>
+                  <circle key={p.vx} cx={p.x} cy={p.y} r={2.2} style={{ fill: seriesVar(i) }} data-testid="line-point" data-series={s.name} data-x={p.vx} data-y={p.vy}>
                     <title>{`${s.name}: ${p.vx.toFixed(3)} → ${p.vy.toPrecision(5)}`}</title>
                   </circle>
                 ))}
-              <line x1={m.plot.x1 - 150} x2={m.plot.x1 - 134} y1={m.plot.y1 + 8 + i * 13} y2={m.plot.y1 + 8 + i * 13} stroke={PALETTE[i % PALETTE.length]} strokeWidth={2} strokeDasharray={s.dashed ? '5 3' : undefined} />
+              <line x1={m.plot.x1 - 150} x2={m.plot.x1 - 134} y1={m.plot.y1 + 8 + i * 13} y2={m.plot.y1 + 8 + i * 13} style={{ stroke: seriesVar(i) }} strokeWidth={2} strokeDasharray={s.dashed ? '5 3' : seriesDash(i)} />
               <text x={m.plot.x1 - 130} y={m.plot.y1 + 11 + i * 13} className="tick">
                 {s.name}
               </text>

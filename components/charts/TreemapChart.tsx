@@ -30,7 +30,7 @@ export function TreemapChart({ tree, height = 320, onSelectPath, name }: { tree:
                 e.stopPropagation();
                 onSelectPath?.(c.path);
               }}>
-                <rect width={w} height={h} fill={c.color} fillOpacity={c.leaf ? 0.75 : 0.12} stroke={c.leaf ? '#fff' : c.color} strokeOpacity={c.leaf ? 1 : 0.6} />
+                <rect width={w} height={h} fill={c.color} fillOpacity={c.leaf ? 0.75 : 0.12} style={{ stroke: c.leaf ? 'var(--chart-bg)' : c.color }} strokeOpacity={c.leaf ? 1 : 0.6} />
                 <title>{`${c.path || c.name}\n${formatCount(c.params)} parameters`}</title>
                 {c.labelled && (
                   <text x={4} y={11} className={c.leaf ? 'tm-label' : 'tm-group-label'}>

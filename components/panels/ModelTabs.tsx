@@ -19,6 +19,20 @@ export function ModelTabs() {
           data-status={m.status}
           data-label={m.label}
           onClick={() => setActive(m.id)}
+          tabIndex={m.id === activeId ? 0 : -1}
+          onKeyDown={(e) => {
+            const i = models.findIndex((x) => x.id === m.id);
+            const j = e.key === 'ArrowRight' ? i + 1 : e.key === 'ArrowLeft' ? i - 1 : e.key === 'Home' ? 0 : e.key === 'End' ? models.length - 1 : null;
+            if (e.key === 'Enter' || e.key === ' ') {
+              e.preventDefault();
+              setActive(m.id);
+            } else if (j !== null && models[(j + models.length) % models.length]) {
+              e.preventDefault();
+              const next = models[(j + models.length) % models.length]!;
+              setActive(next.id);
+              (e.currentTarget.parentElement?.children[(j + models.length) % models.length] as HTMLElement | undefined)?.focus();
+            }
+          }}
         >
           <span className={`dot ${m.status}`} aria-hidden />
           <span className="tab-label" title={m.label}>

@@ -1,5 +1,6 @@
 'use client';
-import { useMemo, useState } from 'react';
+import { useMemo, useRef, useState } from 'react';
+import { useRowKeys } from '@/components/charts/use-chart-keys';
 import { formatBytes, formatCount, formatShape } from '@/lib/charts/format-number';
 import type { TensorInfo } from '@/lib/formats/types';
 import type { Layer } from '@/lib/model';
@@ -93,13 +94,16 @@ export function TensorTable({
       filtered.sort((a, b) => {
         const x = sortValue(a, sort.key);
         const y = sortValue(b, sort.key);
-        return (typeof x === 'number' && typeof y === 'number' ? x - y : String(x).localeCompare(String(y))) * sort.dir;
+  return (typeof x === 'number' && typeof y === 'number' ? x - y : String(x).localeCompare(String(y))) * sort.dir;
       });
     }
     return filtered;
   }, [rows, text, layersOnly, sort, pathFilter]);
   const toggleSort = (key: SortKey) => setSort((s) => ({ key, dir: s.key === key ? (s.dir === 1 ? -1 : 1) : COLUMNS.find((c) => c.key === key)?.num ? -1 : 1 }));
   const analyzable = layers.filter((l) => l.analyzable).length;
+  const scrollRef = useRef<HTMLDivElement | null>(null);
+  const names = useMemo(() => shown.slice(0, MAX_ROWS).map((r) => r.t.name), [shown]);
+  const keys = useRowKeys(names, selected, onSelect, scrollRef);
 
   return (
     <section className="card tensor-table-card">
@@ -124,8 +128,8 @@ export function TensorTable({
           {shown.length > MAX_ROWS ? `first ${MAX_ROWS} of ${shown.length}` : `${shown.length} shown`}
         </span>
       </div>
-      <div className="table-scroll">
-        <table className="tensor-table" data-testid="tensor-table">
+      <div className="table-scroll" ref={scrollRef}>
+        <table className="tensor-table" data-testid="tensor-table" aria-label="Tensors (arrow keys move the selection)">
           <thead>
             <tr>
               {COLUMNS.map((c) => (
@@ -138,7 +142,7 @@ export function TensorTable({
               ))}
             </tr>
           </thead>
-          <tbody>
+          <tbody onKeyDown={keys.onKeyDown}>
             {shown.slice(0, MAX_ROWS).map((r) => {
               const l = r.layer;
               return (
@@ -146,6 +150,8 @@ export function TensorTable({
                   key={r.t.name}
                   className={r.t.name === selected ? 'selected' : undefined}
                   onClick={() => onSelect(r.t.name)}
+                  tabIndex={keys.tabIndexOf(r.t.name)}
+                  aria-selected={r.t.name === selected}
                   data-testid="tensor-row"
                   data-name={r.t.name}
                   title={r.t.note}

@@ -2,6 +2,7 @@
 import Link from 'next/link';
 import { usePathname } from 'next/navigation';
 import { ForceCpuToggle } from './ForceCpuToggle';
+import { ThemeToggle } from './ThemeToggle';
 
 const ROUTES = [
   { href: '/', label: 'Models' },
@@ -16,6 +17,9 @@ export function AppNav() {
   const path = usePathname();
   return (
     <header className="app-header">
+      <a href="#main" className="skip-link">
+        Skip to content
+      </a>
       <Link href="/" className="brand">
         <span className="brand-mark" aria-hidden>
           ◧
@@ -24,7 +28,7 @@ export function AppNav() {
       </Link>
       <nav className="app-nav" aria-label="Views">
         {ROUTES.map((r) => (
-          <Link key={r.href} href={r.href} className={path === r.href ? 'active' : undefined}>
+          <Link key={r.href} href={r.href} className={path === r.href ? 'active' : undefined} aria-current={path === r.href ? 'page' : undefined}>
             {r.label}
           </Link>
         ))}
@@ -33,6 +37,7 @@ export function AppNav() {
         <span className="local-note" title="Files are read in your browser; nothing is uploaded.">
           Local only
         </span>
+        <ThemeToggle />
         <ForceCpuToggle />
       </div>
     </header>

@@ -14,6 +14,8 @@ interface Standalone {
   height: number;
   title: string;
   caption: string[];
+  /** The export background (the chart theme's), painted under the PNG too. */
+  background: string;
 }
 
 /** How long "Added to report" stays up. */
@@ -35,7 +37,7 @@ function pngBlob(s: Standalone): Promise<Blob> {
       canvas.height = Math.ceil(s.height * PNG_SCALE);
       const ctx = canvas.getContext('2d');
       if (!ctx) return reject(new Error('no 2D canvas context'));
-      ctx.fillStyle = '#fff';
+      ctx.fillStyle = s.background;
       ctx.fillRect(0, 0, canvas.width, canvas.height);
       ctx.drawImage(img, 0, 0, canvas.width, canvas.height);
       canvas.toBlob((b) => (b ? resolve(b) : reject(new Error('the canvas gave no PNG'))), 'image/png');
@@ -61,8 +63,12 @@ export function ExportButtons({ svgRef, name, title, caption }: { svgRef: RefObj
     const t = title ?? (heading || svg.getAttribute('aria-label') || name);
     const lines = caption ?? [[ctx?.model, ctx?.settings].filter(Boolean).join(' · '), window.location.href];
     const box = svg.getBoundingClientRect();
-    const root = buildExportSvg(svg, { title: t, caption: lines, width: box.width, height: box.height, getComputedStyle: (el) => window.getComputedStyle(el) });
-    return { text: new XMLSerializer().serializeToString(root), width: Number(root.getAttribute('width')), height: Number(root.getAttribute('height')), title: t, caption: lines.filter(Boolean) };
+    // The export keeps the theme on screen: its background and text are the chart's own colours.
+    const theme = window.getComputedStyle(svg);
+    const colors = { background: theme.getPropertyValue('--chart-bg'), title: theme.getPropertyValue('--chart-ink'), caption: theme.getPropertyValue('--chart-ink-2') };
+    const root = buildExportSvg(svg, { title: t, caption: lines, width: box.width, height: box.height, getComputedStyle: (el) => window.getComputedStyle(el), colors });
+    const background = root.querySelector('[data-export="background"]')?.getAttribute('style')?.match(/fill:([^;]+)/)?.[1] ?? '#ffffff';
+    return { text: new XMLSerializer().serializeToString(root), width: Number(root.getAttribute('width')), height: Number(root.getAttribute('height')), title: t, caption: lines.filter(Boolean), background };
   };
 
   const statusTimer = useRef<ReturnType<typeof setTimeout> | null>(null);

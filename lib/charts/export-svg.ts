@@ -113,7 +113,11 @@ export interface ExportSvgOptions {
   width?: number;
   height?: number;
   getComputedStyle(el: Element): ComputedStyleLike;
+  /** Background, title and caption colours: the chart's theme as shown (light by default). */
+  colors?: { background: string; title: string; caption: string };
 }
+
+export const LIGHT_EXPORT_COLORS = { background: '#ffffff', title: '#1d2939', caption: '#475467' } as const;
 
 function num(v: string | null): number | null {
   if (v === null) return null;
@@ -156,8 +160,19 @@ function textEl(doc: Document, x: number, y: number, text: string, px: number, w
  * Builds the standalone SVG for `svg` (not attached to any document). Embedded <image> data URLs
  * stay as they are; an xlink:href copy is added for viewers that only read that.
  */
+/** A colour that may go into a style attribute: #hex or rgb()/rgba() of numbers, else the fallback. */
+export function safeColor(v: string | undefined, fallback: string): string {
+  const t = (v ?? '').trim();
+  return /^#[0-9a-f]{3,8}$/i.test(t) || /^rgba?\([\d.,\s%]+\)$/i.test(t) ? t : fallback;
+}
+
 export function buildExportSvg(svg: SVGSVGElement, opts: ExportSvgOptions): SVGSVGElement {
   const doc = svg.ownerDocument;
+  const colors = {
+    background: safeColor(opts.colors?.background, LIGHT_EXPORT_COLORS.background),
+    title: safeColor(opts.colors?.title, LIGHT_EXPORT_COLORS.title),
+    caption: safeColor(opts.colors?.caption, LIGHT_EXPORT_COLORS.caption),
+  };
   const clone = svg.cloneNode(true) as SVGSVGElement;
   inlineStyles(svg, clone, opts.getComputedStyle);
   for (const img of Array.from(clone.getElementsByTagNameNS(SVG_NS, 'image'))) {
@@ -182,14 +197,14 @@ export function buildExportSvg(svg: SVGSVGElement, opts: ExportSvgOptions): SVGS
   bg.setAttribute('y', '0');
   bg.setAttribute('width', String(layout.width));
   bg.setAttribute('height', String(layout.height));
-  bg.setAttribute('style', 'fill:#ffffff;stroke:none');
+  bg.setAttribute('style', `fill:${colors.background};stroke:none`);
   bg.setAttribute('data-export', 'background');
   root.appendChild(bg);
 
   if (layout.titleLines.length) {
     const g = doc.createElementNS(SVG_NS, 'g');
     g.setAttribute('data-export', 'title');
-    for (const l of layout.titleLines) g.appendChild(textEl(doc, PAD, l.y, l.text, TITLE_FONT_PX, '600', '#1d2939'));
+    for (const l of layout.titleLines) g.appendChild(textEl(doc, PAD, l.y, l.text, TITLE_FONT_PX, '600', colors.title));
     root.appendChild(g);
   }
 
@@ -208,7 +223,7 @@ export function buildExportSvg(svg: SVGSVGElement, opts: ExportSvgOptions): SVGS
   if (layout.captionLines.length) {
     const g = doc.createElementNS(SVG_NS, 'g');
     g.setAttribute('data-export', 'caption');
-    for (const l of layout.captionLines) g.appendChild(textEl(doc, PAD, l.y, l.text, CAPTION_FONT_PX, '400', '#475467'));
+    for (const l of layout.captionLines) g.appendChild(textEl(doc, PAD, l.y, l.text, CAPTION_FONT_PX, '400', colors.caption));
     root.appendChild(g);
   }
   return root;

@@ -1,4 +1,5 @@
-import { hierarchy, schemeTableau10, treemap, treemapSquarify, type HierarchyRectangularNode } from 'd3';
+import { hierarchy, treemap, treemapSquarify, type HierarchyRectangularNode } from 'd3';
+import { CATEGORICAL_FILLS } from './palette';
 
 /**
  * Parameters by module path as treemap cells (d3-hierarchy squarified layout). Input is any
@@ -74,7 +75,7 @@ export function treemapLayout(root: TreeInput, width: number, height: number, op
     .paddingTop((d) => (d.depth > 0 && d.children && d.y1 - d.y0 > 30 ? 14 : 1))
     .round(true)(h);
   const topColor = new Map<string, string>();
-  (laid.children ?? []).forEach((c, i) => topColor.set(c.data.path, schemeTableau10[i % schemeTableau10.length]!));
+  (laid.children ?? []).forEach((c, i) => topColor.set(c.data.path, CATEGORICAL_FILLS[i % CATEGORICAL_FILLS.length]!));
   const cells: TreemapCell[] = [];
   for (const n of laid.descendants()) {
     if (n.depth === 0) continue;
@@ -90,7 +91,7 @@ export function treemapLayout(root: TreeInput, width: number, height: number, op
       y0: n.y0,
       x1: n.x1,
       y1: n.y1,
-      color: topColor.get(top?.data.path ?? '') ?? '#888',
+      color: topColor.get(top?.data.path ?? '') ?? '#808080',
       labelled: n.x1 - n.x0 > 40 && n.y1 - n.y0 > 14,
       leaf: !n.children,
     });

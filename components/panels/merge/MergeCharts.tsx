@@ -51,7 +51,7 @@ export function SimilarityHeatmap({ analysis, name }: { analysis: MergeAnalysis;
                 const v = c.values[ri]!;
                 return (
                   <g key={ci}>
-                    <rect x={x(ci)} y={24 + ri * cellH} width={x.bandwidth()} height={cellH - 2} fill={Number.isFinite(v) ? interpolateRdBu((v + 1) / 2) : '#eee'}>
+                    <rect x={x(ci)} y={24 + ri * cellH} width={x.bandwidth()} height={cellH - 2} style={{ fill: Number.isFinite(v) ? interpolateRdBu((v + 1) / 2) : 'var(--chart-missing)' }}>
                       <title>{`${r}, ${c.label}: cosine ${v.toFixed(4)}, L2 ${c.l2[ri]!.toPrecision(4)}`}</title>
                     </rect>
                     <text x={x(ci)! + x.bandwidth() / 2} y={24 + ri * cellH + cellH / 2 + 3} textAnchor="middle" className="tick" data-testid="merge-cos">
@@ -91,7 +91,7 @@ export function PermutationScatter({ perm, group, name }: { perm: Int32Array; gr
         <svg ref={svgRef} width={size} height={size} role="img" aria-label={`Permutation of ${group}`} className="sp-svg">
           <line x1={s(0)} y1={sy(0)} x2={s(perm.length - 1)} y2={sy(perm.length - 1)} className="grid" />
           {Array.from(perm, (p, i) => (
-            <circle key={i} cx={s(i)} cy={sy(p)} r={1.8} fill="#0072b2" />
+            <circle key={i} cx={s(i)} cy={sy(p)} r={1.8} style={{ fill: 'var(--s1)' }} />
           ))}
           <rect x={plot.x0} y={plot.y1} width={plot.x1 - plot.x0} height={plot.y0 - plot.y1} className="sp-frame" />
           <text x={(plot.x0 + plot.x1) / 2} y={size - 6} textAnchor="middle" className="tick">i (position)</text>

@@ -1,4 +1,5 @@
 'use client';
+import { seriesDash, seriesVar } from '@/lib/charts/palette';
 import { useEffect, useMemo, useRef, useState } from 'react';
 import { toErrorInfo, type ErrorInfo } from '@/lib/base/errors';
 import { curveChart, type CurvePoint } from '@/lib/charts/prune/accuracy-chart';
@@ -66,7 +67,6 @@ export function useEvalInputs(model: OpenModel | undefined, onnxId: string | nul
   return { graph, data, graphId, dataId: dId, actNorms: acts?.key === key ? acts.norms : null, reason, choices };
 }
 
-const PALETTE = ['#0072b2', '#e69f00', '#009e73', '#cc79a7', '#d55e00', '#444'];
 
 function CurveChart({ points, what, name }: { points: CurvePoint[]; what: 'accuracy' | 'loss'; name: string }) {
   const [boxRef, width] = useElementWidth<HTMLDivElement>(420);
@@ -83,13 +83,13 @@ function CurveChart({ points, what, name }: { points: CurvePoint[]; what: 'accur
         <ChartGrid axis="x" ticks={m.xTicks} plot={m.plot} />
         {m.series.map((s, i) => (
           <g key={s.name}>
-            <path d={s.path} fill="none" stroke={PALETTE[i % PALETTE.length]} strokeWidth={1.6} />
+            <path d={s.path} fill="none" style={{ stroke: seriesVar(i) }} strokeDasharray={seriesDash(i)} strokeWidth={1.6} />
             {s.points.map((p) => (
-              <circle key={p.sparsity} cx={p.x} cy={p.y} r={2.5} fill={PALETTE[i % PALETTE.length]} data-testid="curve-point" data-series={s.name} data-sparsity={p.sparsity} data-value={p.value}>
+              <circle key={p.sparsity} cx={p.x} cy={p.y} r={2.5} style={{ fill: seriesVar(i) }} data-testid="curve-point" data-series={s.name} data-sparsity={p.sparsity} data-value={p.value}>
                 <title>{`${s.name}: ${(p.sparsity * 100).toFixed(1)}% → ${p.value.toFixed(4)}`}</title>
               </circle>
             ))}
-            <circle cx={m.plot.x0 + 10} cy={m.plot.y0 - 12 - i * 13} r={3.5} fill={PALETTE[i % PALETTE.length]} />
+            <line x1={m.plot.x0 + 3} x2={m.plot.x0 + 17} y1={m.plot.y0 - 12 - i * 13} y2={m.plot.y0 - 12 - i * 13} style={{ stroke: seriesVar(i) }} strokeDasharray={seriesDash(i)} strokeWidth={2} />
             <text x={m.plot.x0 + 18} y={m.plot.y0 - 9 - i * 13} className="tick">
               {s.name}
             </text>

@@ -1,4 +1,5 @@
 'use client';
+import { zoomKeys } from '@/components/charts/use-chart-keys';
 import { useMemo, useRef } from 'react';
 import { maskImage } from '@/lib/charts/prune/mask-image';
 import type { Mask } from '@/lib/jobs/job-types';
@@ -51,7 +52,7 @@ export function MaskCard({ mask, zoom, onZoom, name, layer, sparsity }: { mask: 
         <ExportButtons svgRef={svgRef} name={`${name}-mask`} />
       </div>
       <div ref={boxRef} className="chart-box">
-        <svg ref={svgRef} width={width} height={height} role="img" aria-label={`Pruning mask of ${layer}`} className="sp-svg">
+        <svg ref={svgRef} width={width} height={height} role="img" aria-label={`Pruning mask of ${layer}; Enter zooms, arrow keys move the zoom, Escape closes it`} className="sp-svg" {...zoomKeys(zoom, onZoom, mask.rows, mask.cols, { rows: MASK_ZOOM_ROWS >> 1, cols: MASK_ZOOM_COLS >> 1 })}>
           <image
             href={overview.href}
             x={pad.l}

@@ -1,4 +1,5 @@
 'use client';
+import { useChartKeys } from '@/components/charts/use-chart-keys';
 import { useMemo, useRef } from 'react';
 import { formatStat } from '@/lib/charts/format-number';
 import { histogramChart } from '@/lib/charts/histogram-chart';
@@ -12,6 +13,15 @@ export function LayerSparsityChart({ layers, selected, onSelect, name }: { layer
   const [boxRef, width] = useElementWidth<HTMLDivElement>(640);
   const svgRef = useRef<SVGSVGElement | null>(null);
   const m = useMemo(() => sparsityChart(layers, width, 240), [layers, width]);
+  const keys = useChartKeys({
+    names: m.bars.map((b) => b.name),
+    selected,
+    onSelect,
+    describe: (n) => {
+      const b = m.bars.find((x) => x.name === n);
+      return b ? `${n}: target ${(b.target * 100).toFixed(1)}%${b.achieved !== null ? `, achieved ${(b.achieved * 100).toFixed(1)}%` : ''}${b.alpha !== null ? `, α ${b.alpha.toFixed(2)}` : ''}` : n;
+    },
+  });
   return (
     <section className="card pr-card" data-testid="prune-layers" data-bars={m.bars.length}>
       <div className="card-head">
@@ -20,7 +30,7 @@ export function LayerSparsityChart({ layers, selected, onSelect, name }: { layer
         <ExportButtons svgRef={svgRef} name={`${name}-layer-sparsity`} />
       </div>
       <div ref={boxRef} className="chart-box">
-        <svg ref={svgRef} width={m.width} height={m.height} role="img" aria-label="Sparsity per layer" className="sp-svg">
+        <svg ref={svgRef} width={m.width} height={m.height} role="img" aria-label="Sparsity per layer; arrow keys select a layer" className="sp-svg" {...keys.props}>
           <ChartGrid axis="y" ticks={m.yTicks} plot={m.plot} />
           {m.bars.map((b) => (
             <g key={b.name} onClick={() => onSelect(b.name)} style={{ cursor: 'pointer' }} data-testid="prune-layer-bar" data-target={b.target} data-achieved={b.achieved} data-alpha={b.alpha ?? ''}>
@@ -39,6 +49,7 @@ export function LayerSparsityChart({ layers, selected, onSelect, name }: { layer
           <line x1={m.plot.x0} x2={m.plot.x1} y1={m.plot.y0} y2={m.plot.y0} className="axis" />
           <text x={(m.plot.x0 + m.plot.x1) / 2} y={m.height - 4} textAnchor="middle" className="tick">layers in model order</text>
         </svg>
+        {keys.live}
       </div>
     </section>
   );
@@ -59,7 +70,7 @@ export function ProfileChart({ values, what, name }: { values: Float32Array; wha
       <div ref={boxRef} className="chart-box">
         <svg ref={svgRef} width={width} height={160} role="img" aria-label={`Sparsity per ${what}`} className="sp-svg">
           <ChartGrid axis="y" ticks={m.yTicks} plot={m.plot} />
-          <path d={m.path} fill="none" stroke="#0072b2" strokeWidth={1.2} />
+          <path d={m.path} fill="none" style={{ stroke: 'var(--s1)' }} strokeWidth={1.2} />
           <line x1={m.plot.x0} x2={m.plot.x1} y1={m.plot.y0} y2={m.plot.y0} className="axis" />
           <text x={m.plot.x1} y={m.plot.y0 + 14} textAnchor="end" className="tick">{`${what} index →`}</text>
         </svg>

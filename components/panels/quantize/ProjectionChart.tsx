@@ -46,7 +46,7 @@ export function ProjectionChart({ projection, colors, name }: { projection: Proj
     }
     return { plot, dots, cw, cells, x, y };
   }, [projection, size]);
-  const rgb = (j: number) => (colors ? `rgb(${colors[j * 3]},${colors[j * 3 + 1]},${colors[j * 3 + 2]})` : '#6a7');
+  const rgb = (j: number) => (colors ? `rgb(${colors[j * 3]},${colors[j * 3 + 1]},${colors[j * 3 + 2]})` : 'var(--chart-neutral)');
   const p = projection;
   const axisX = p.mode === 'pca' ? `PC1 (${(p.explained[0] * 100).toFixed(0)}% of variance)` : p.mode === 'raw' ? 'w[0]' : 'weight value';
   const axisY = p.mode === 'pca' ? `PC2 (${(p.explained[1] * 100).toFixed(0)}%)` : p.mode === 'raw' ? 'w[1]' : 'jitter';
@@ -65,7 +65,7 @@ export function ProjectionChart({ projection, colors, name }: { projection: Proj
             <path key={`c${j}`} d={d} className="q-cell" />
           ))}
           {m.dots.map((d, i) => (
-            <circle key={i} cx={d.x} cy={d.y} r={1.6} fill={rgb(d.c)} opacity={0.7} />
+            <circle key={i} cx={d.x} cy={d.y} r={1.6} style={{ fill: rgb(d.c) }} opacity={0.7} />
           ))}
           {m.cw.map((c, j) => (
             <path key={`w${j}`} d={`M${c.x - 3},${c.y}h6M${c.x},${c.y - 3}v6`} className="q-codeword" />

@@ -1,4 +1,5 @@
 'use client';
+import { zoomKeys } from '@/components/charts/use-chart-keys';
 import { useMemo, useRef, useState } from 'react';
 import { formatStat } from '@/lib/charts/format-number';
 import { mapRgba, type MapKind, type MapScale } from '@/lib/charts/quant/map-image';
@@ -101,7 +102,7 @@ export function QuantMapCard({
         <ExportButtons svgRef={svgRef} name={`${name}-${kind}`} />
       </div>
       <div ref={boxRef} className="chart-box">
-        <svg ref={svgRef} width={width} height={height} role="img" aria-label={`${TITLES[kind]} of ${layer}`} className="sp-svg">
+        <svg ref={svgRef} width={width} height={height} role="img" aria-label={`${TITLES[kind]} of ${layer}; Enter zooms, arrow keys move the zoom, Escape closes it`} className="sp-svg" {...zoomKeys(zoom, onZoom, maps.height * maps.fy, maps.width * maps.fx, { rows: (ZOOM_ROWS >> 1) * maps.fy, cols: (ZOOM_COLS >> 1) * maps.fx })}>
           {overview && (
             <image
               href={overview}

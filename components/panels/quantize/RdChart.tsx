@@ -1,4 +1,5 @@
 'use client';
+import { seriesDash, seriesVar } from '@/lib/charts/palette';
 import { useMemo, useRef } from 'react';
 import { formatStat } from '@/lib/charts/format-number';
 import { rdChart, type RdInputPoint } from '@/lib/charts/quant/rd-chart';
@@ -8,7 +9,9 @@ import { ChartGrid } from '../../charts/ChartGrid';
 import { ExportButtons } from '../../ui/ExportButtons';
 import { useElementWidth } from '../../ui/use-element-width';
 
-const PALETTE = ['#444', '#0072b2', '#e69f00', '#009e73', '#cc79a7', '#d55e00'];
+/** RTN (the first family) in the neutral colour, the VQ families in the series colours. */
+const color = (i: number) => (i === 0 ? 'var(--chart-neutral)' : seriesVar(i - 1));
+const dash = (i: number) => (i === 0 ? undefined : seriesDash(i - 1));
 
 function family(p: RdPoint): string {
   if (p.method === 'rtn') return 'RTN (asym, g=128)';
@@ -49,13 +52,13 @@ export function RdChart({ rd, current, name, onCancel }: { rd: RdState; current:
           <ChartGrid axis="x" ticks={m.xTicks} plot={m.plot} />
           {m.series.map((s, i) => (
             <g key={s.family}>
-              <path d={s.path} fill="none" stroke={PALETTE[i % PALETTE.length]} strokeWidth={1.5} />
+              <path d={s.path} fill="none" style={{ stroke: color(i) }} strokeDasharray={dash(i)} strokeWidth={1.5} />
               {s.points.map((p) => (
-                <circle key={p.label} cx={p.x} cy={p.y} r={3} fill={PALETTE[i % PALETTE.length]}>
+                <circle key={p.label} cx={p.x} cy={p.y} r={3} style={{ fill: color(i) }}>
                   <title>{`${p.label}: ${formatStat(p.bpw)} bpw, ${formatStat(p.sqnrDb)} dB`}</title>
                 </circle>
               ))}
-              <circle cx={m.plot.x0 + 10} cy={m.plot.y1 + 9 + i * 13} r={3.5} fill={PALETTE[i % PALETTE.length]} />
+              <circle cx={m.plot.x0 + 10} cy={m.plot.y1 + 9 + i * 13} r={3.5} style={{ fill: color(i) }} />
               <text x={m.plot.x0 + 18} y={m.plot.y1 + 12 + i * 13} className="tick">
                 {s.family}
               </text>

@@ -1,4 +1,5 @@
 'use client';
+import { useChartKeys } from '@/components/charts/use-chart-keys';
 import { useMemo, useRef } from 'react';
 import { formatStat } from '@/lib/charts/format-number';
 import { sweepChart, type SweepInput } from '@/lib/charts/quant/sweep-chart';
@@ -11,13 +12,22 @@ export function SweepChart({ layers, overall, selected, onSelect, name }: { laye
   const [boxRef, width] = useElementWidth<HTMLDivElement>(640);
   const svgRef = useRef<SVGSVGElement | null>(null);
   const m = useMemo(() => sweepChart(layers, overall, width, 240), [layers, overall, width]);
+  const keys = useChartKeys({
+    names: m.bars.map((b) => b.name),
+    selected,
+    onSelect,
+    describe: (n) => {
+      const b = m.bars.find((x) => x.name === n);
+      return b ? `${n}: ${formatStat(b.sqnrDb)} dB${b.rtnSqnrDb !== null ? `, RTN at equal bits ${formatStat(b.rtnSqnrDb)} dB` : ''}` : n;
+    },
+  });
   return (
     <div ref={boxRef} className="chart-box">
       <div className="card-head">
         <span className="muted small">bars: SQNR per layer · ticks: scalar RTN at the nearest equal bits · line: whole model</span>
         <ExportButtons svgRef={svgRef} name={`${name}-sweep`} />
       </div>
-      <svg ref={svgRef} width={m.width} height={m.height} role="img" className="sp-svg" aria-label="SQNR per layer">
+      <svg ref={svgRef} width={m.width} height={m.height} role="img" className="sp-svg" aria-label="SQNR per layer; arrow keys select a layer" {...keys.props}>
         <ChartGrid axis="y" ticks={m.yTicks} plot={m.plot} />
         {m.bars.map((b) => (
           <g key={b.name} onClick={() => onSelect(b.name)} style={{ cursor: 'pointer' }}>
@@ -32,6 +42,7 @@ export function SweepChart({ layers, overall, selected, onSelect, name }: { laye
         <text x={(m.plot.x0 + m.plot.x1) / 2} y={m.height - 4} textAnchor="middle" className="tick">layers in model order</text>
         <text x={10} y={(m.plot.y0 + m.plot.y1) / 2} textAnchor="middle" className="tick" transform={`rotate(-90 10 ${(m.plot.y0 + m.plot.y1) / 2})`}>SQNR (dB)</text>
       </svg>
+      {keys.live}
     </div>
   );
 }

@@ -1,4 +1,5 @@
 'use client';
+import { useChartKeys } from '@/components/charts/use-chart-keys';
 import { useMemo, useRef, useState } from 'react';
 import type { EsdMode, EsdSeriesInput } from '@/lib/charts/spectra/esd-chart';
 import type { LayerSpectrumOk } from '@/lib/jobs/job-types';
@@ -170,6 +171,15 @@ function AlphaDeltaChart({ rows, selected, onSelect, name }: { rows: CompareRow[
   const x1 = Math.max(x0 + 10, width - PAD.r);
   const y = (v: number) => PAD.t + ((ext - v) / (2 * ext)) * (BAR_H - PAD.t - PAD.b);
   const band = (x1 - x0) / Math.max(1, rows.length);
+  const keys = useChartKeys({
+    names: rows.map((r) => r.m.a.name),
+    selected,
+    onSelect,
+    describe: (n) => {
+      const d = rows.find((r) => r.m.a.name === n)?.dAlpha;
+      return `${n}: Δα ${d === null || d === undefined ? 'pending' : d.toFixed(3)}`;
+    },
+  });
   return (
     <div className="sp-chart" data-testid="compare-alpha-delta">
       <div className="card-head">
@@ -177,7 +187,7 @@ function AlphaDeltaChart({ rows, selected, onSelect, name }: { rows: CompareRow[
         <ExportButtons svgRef={svgRef} name={name} />
       </div>
       <div ref={boxRef} className="chart-box">
-        <svg ref={svgRef} width={width} height={BAR_H} role="img" aria-label="α difference per layer" className="sp-svg">
+        <svg ref={svgRef} width={width} height={BAR_H} role="img" aria-label="α difference per layer; arrow keys select a layer" className="sp-svg" {...keys.props}>
           <line x1={x0} x2={x1} y1={y(0)} y2={y(0)} className="axis" />
           <line x1={x0} x2={x0} y1={PAD.t} y2={BAR_H - PAD.b} className="axis" />
           {[ext, 0, -ext].map((v) => (
@@ -197,10 +207,8 @@ function AlphaDeltaChart({ rows, selected, onSelect, name }: { rows: CompareRow[
                 y={top}
                 width={Math.max(1, band * 0.7)}
                 height={Math.max(1, h)}
-                fill={d === null ? '#bbb' : d >= 0 ? '#d9822b' : '#2b6cb0'}
-                stroke={isSel ? '#111' : 'none'}
+                style={{ fill: d === null ? 'var(--chart-missing)' : d >= 0 ? 'var(--c-pos)' : 'var(--c-neg)', stroke: isSel ? 'var(--chart-select)' : 'none', cursor: 'pointer' }}
                 strokeWidth={isSel ? 2 : 0}
-                style={{ cursor: 'pointer' }}
                 onClick={() => onSelect(r.m.a.name)}
                 data-testid="compare-bar"
                 data-name={r.m.a.name}
@@ -214,6 +222,7 @@ function AlphaDeltaChart({ rows, selected, onSelect, name }: { rows: CompareRow[
             layers in model order
           </text>
         </svg>
+        {keys.live}
       </div>
     </div>
   );

@@ -1,4 +1,5 @@
 'use client';
+import { useRowKeys } from '@/components/charts/use-chart-keys';
 import { memo, useMemo, useRef, useState } from 'react';
 import { formatCell, SPECTRA_COLUMNS, type SpectraRow } from './spectra-columns';
 
@@ -44,6 +45,17 @@ export function LayerMetricsTable({ rows, selected, onSelect }: { rows: SpectraR
   }, [rows, text, kind, block, sort]);
   const first = Math.max(0, Math.floor(scrollTop / ROW_PX) - OVERSCAN_ROWS);
   const last = Math.min(shown.length, Math.ceil((scrollTop + VIEW_PX) / ROW_PX) + OVERSCAN_ROWS);
+  const scrollRef = useRef<HTMLDivElement | null>(null);
+  const names = useMemo(() => shown.map((r) => r.layer.name), [shown]);
+  const keys = useRowKeys(names, selected, onSelect, scrollRef, (i) => {
+    const el = scrollRef.current;
+    if (!el) return;
+    const top = i * ROW_PX;
+    const head = ROW_PX; // the sticky header row
+    if (top < el.scrollTop) el.scrollTop = top;
+    else if (top + ROW_PX + head > el.scrollTop + el.clientHeight) el.scrollTop = top + ROW_PX + head - el.clientHeight;
+    setScrollTop(el.scrollTop);
+  });
   const toggle = (key: string, num: boolean) => setSort((s) => (s?.key === key ? { key, dir: s.dir === 1 ? -1 : 1 } : { key, dir: num ? -1 : 1 }));
   return (
     <section className="card sp-table-card">
@@ -76,6 +88,7 @@ export function LayerMetricsTable({ rows, selected, onSelect }: { rows: SpectraR
         </span>
       </div>
       <div
+        ref={scrollRef}
         className="table-scroll sp-table-scroll"
         style={{ maxHeight: VIEW_PX }}
         onScroll={(e) => {
@@ -84,7 +97,7 @@ export function LayerMetricsTable({ rows, selected, onSelect }: { rows: SpectraR
           scrollFrame.current = requestAnimationFrame(() => setScrollTop(el.scrollTop));
         }}
       >
-        <table className="tensor-table sp-table" data-testid="spectra-table">
+        <table className="tensor-table sp-table" data-testid="spectra-table" aria-label="Layer metrics (arrow keys move the selection)">
           <thead>
             <tr>
               {SPECTRA_COLUMNS.map((c) => (
@@ -97,10 +110,10 @@ export function LayerMetricsTable({ rows, selected, onSelect }: { rows: SpectraR
               ))}
             </tr>
           </thead>
-          <tbody>
+          <tbody onKeyDown={keys.onKeyDown}>
             {first > 0 && <tr style={{ height: first * ROW_PX }} aria-hidden />}
             {shown.slice(first, last).map((r) => (
-              <SpectraTableRow key={r.layer.tensor.name} row={r} selected={r.layer.name === selected} onSelect={onSelect} />
+              <SpectraTableRow key={r.layer.tensor.name} row={r} selected={r.layer.name === selected} onSelect={onSelect} tabIndex={keys.tabIndexOf(r.layer.name)} />
             ))}
             {last < shown.length && <tr style={{ height: (shown.length - last) * ROW_PX }} aria-hidden />}
           </tbody>
@@ -114,7 +127,7 @@ export function LayerMetricsTable({ rows, selected, onSelect }: { rows: SpectraR
  * One row, memoised: while a model streams in, a batch of results re-renders only the rows whose
  * result arrived (rows keep their object identity otherwise), keeping the main thread's tasks short.
  */
-const SpectraTableRow = memo(function SpectraTableRow({ row: r, selected, onSelect }: { row: SpectraRow; selected: boolean; onSelect: (name: string) => void }) {
+const SpectraTableRow = memo(function SpectraTableRow({ row: r, selected, onSelect, tabIndex }: { row: SpectraRow; selected: boolean; onSelect: (name: string) => void; tabIndex: number }) {
   const s = r.result?.spectrum;
   const status = r.error || (s && !s.ok) ? 'error' : r.result ? 'done' : 'pending';
   const warning = s?.ok ? s.warning : '';
@@ -123,6 +136,8 @@ const SpectraTableRow = memo(function SpectraTableRow({ row: r, selected, onSele
     <tr
       className={[selected ? 'selected' : '', warning === 'over-trained' ? 'sp-over' : warning === 'under-trained' ? 'sp-under' : '', status].join(' ')}
       onClick={() => onSelect(r.layer.name)}
+      tabIndex={tabIndex}
+      aria-selected={selected}
       data-testid="spectra-row"
       data-name={r.layer.name}
       data-status={status}
