@@ -33,11 +33,11 @@ function ItemCard({ item, index, count }: { item: ReportItem; index: number; cou
       <div className="card-head">
         <h3 className="report-item-title">{item.title}</h3>
         <div className="report-item-actions no-print">
-          <button type="button" className="btn btn-small" onClick={() => move(item.id, -1)} disabled={index === 0} aria-label={`Move “${item.title}” up`} data-testid="report-up">
-            ↑ Up
+          <button type="button" className="btn btn-small" onClick={() => move(item.id, -1)} disabled={index === 0} aria-label={`Up: move “${item.title}” earlier`} data-testid="report-up">
+            <span aria-hidden>↑</span> Up
           </button>
-          <button type="button" className="btn btn-small" onClick={() => move(item.id, 1)} disabled={index === count - 1} aria-label={`Move “${item.title}” down`} data-testid="report-down">
-            ↓ Down
+          <button type="button" className="btn btn-small" onClick={() => move(item.id, 1)} disabled={index === count - 1} aria-label={`Down: move “${item.title}” later`} data-testid="report-down">
+            <span aria-hidden>↓</span> Down
           </button>
           <button type="button" className="btn btn-small" onClick={() => remove(item.id)} aria-label={`Remove “${item.title}” from the report`} data-testid="report-remove">
             Remove
@@ -83,10 +83,10 @@ export function ReportView() {
           <span className="muted small">Report title</span>
           <input type="text" value={title} onChange={(e) => useReport.getState().setTitle(e.target.value)} data-testid="report-title" />
         </label>
-        <button type="button" className="btn btn-primary" onClick={onExport} disabled={items.length === 0} data-testid="report-export-html" aria-label="Export the report as one self-contained HTML file">
+        <button type="button" className="btn btn-primary" onClick={onExport} disabled={items.length === 0} data-testid="report-export-html" title="Export the report as one self-contained HTML file">
           Export HTML
         </button>
-        <button type="button" className="btn" onClick={() => window.print()} disabled={items.length === 0} data-testid="report-print" aria-label="Print the report or save it as PDF">
+        <button type="button" className="btn" onClick={() => window.print()} disabled={items.length === 0} data-testid="report-print" title="Print the report or save it as PDF">
           Print / PDF
         </button>
         {confirmClear ? (
