@@ -10,7 +10,7 @@ const ADDED_STATUS_MS = 2500;
  * "+ Report" for a table: adds its rows (cleaned down to table/thead/tbody/tr/th/td and text) to
  * the report, captioned like an exported chart with the model, settings and page URL.
  */
-export function AddTableToReport({ tableRef, title }: { tableRef: RefObject<HTMLTableElement | null>; title: string }) {
+export function AddTableToReport({ tableRef, getTable, title }: { tableRef?: RefObject<HTMLTableElement | null>; getTable?: () => string | null; title: string }) {
   const ctx = useExportCaption();
   const [status, setStatus] = useState('');
   const timer = useRef<ReturnType<typeof setTimeout> | null>(null);
@@ -18,7 +18,8 @@ export function AddTableToReport({ tableRef, title }: { tableRef: RefObject<HTML
     if (timer.current) clearTimeout(timer.current);
   }, []);
   const onAdd = () => {
-    const table = tableRef.current;
+    // A windowed table has only the rows in view in the DOM: such tables hand over their data (getTable).
+    const table = getTable ? getTable() : (tableRef?.current ?? null);
     if (!table) return;
     const html = sanitizeTableHtml(table);
     const caption = [[ctx?.model, ctx?.settings].filter(Boolean).join(' · '), window.location.href].filter(Boolean).join('\n');

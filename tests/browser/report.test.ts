@@ -242,4 +242,40 @@ describe('report', () => {
     await page.getByTestId('report-clear').click();
     await page.getByTestId('report-clear-confirm').click();
   });
+
+  it('adds the whole layer table of a windowed Spectra table, and copies it as Markdown and full-precision TSV', async () => {
+    await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: BASE_URL });
+    await page.goto(`${BASE_URL}/spectra?testhooks=1&model=paddleocr-det`);
+    await page.locator('[data-testid="spectra-view"][data-status="done"]').waitFor({ timeout: 120_000 });
+    const total = Number(await page.getByTestId('spectra-rows-shown').getAttribute('data-count'));
+    const drawn = await page.getByTestId('spectra-row').count();
+    expect(drawn).toBeLessThan(total); // windowed: only the rows in view exist in the DOM
+    const actions = page.getByTestId('spectra-table-actions');
+
+    await actions.getByTestId('spectra-table-actions-tsv').click();
+    await expect.poll(() => actions.getByRole('status').innerText()).toContain(`(${total} rows)`);
+    const tsv = (await page.evaluate(() => navigator.clipboard.readText())).split('\n').map((l) => l.split('\t'));
+    expect(tsv).toHaveLength(total + 1);
+    const col = tsv[0]!.indexOf('alpha');
+    const first = page.getByTestId('spectra-row').first();
+    const name = (await first.getAttribute('data-name'))!;
+    const row = tsv.find((r) => r[0] === name)!;
+    expect(Number(row[col])).toBe(Number(await first.getAttribute('data-alpha'))); // every digit
+
+    await actions.getByTestId('spectra-table-actions-md').click();
+    const md = (await page.evaluate(() => navigator.clipboard.readText())).split('\n');
+    expect(md).toHaveLength(total + 2);
+    expect(md[0]).toMatch(/^\| layer \| kind \| block \|/);
+    expect(md[1]).toContain('---:');
+
+    await actions.getByTestId('table-add-report').click();
+    await page.goto(`${BASE_URL}/report`);
+    await page.locator('[data-testid="report-view"][data-loaded="1"]').waitFor();
+    const item = page.locator('[data-testid="report-item"][data-kind="table"]');
+    expect(await item.locator('.report-item-title').innerText()).toBe('Layer metrics: ch_PP-OCRv4_det_infer.onnx');
+    expect(await item.locator('tbody tr').count()).toBe(total);
+    expect(await item.locator('thead th').first().innerText()).toBe('layer');
+    await page.getByTestId('report-clear').click();
+    await page.getByTestId('report-clear-confirm').click();
+  });
 });

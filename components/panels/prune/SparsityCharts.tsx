@@ -1,4 +1,5 @@
 'use client';
+import { TableActions } from '../../ui/TableActions';
 import { useChartKeys } from '@/components/charts/use-chart-keys';
 import { useMemo, useRef } from 'react';
 import { formatStat } from '@/lib/charts/format-number';
@@ -27,6 +28,18 @@ export function LayerSparsityChart({ layers, selected, onSelect, name }: { layer
       <div className="card-head">
         <h4>Sparsity per layer</h4>
         <span className="muted small">bars: achieved · ticks: target{m.alphaTicks.length ? ' · dots: α (right axis)' : ''}</span>
+        <TableActions
+          table={(use) => {
+            const pct = (v: number | null) => (v === null ? '' : use === 'tsv' ? String(v) : `${(v * 100).toFixed(2)}%`);
+            return {
+              header: ['layer', 'target sparsity', 'achieved sparsity', 'α'],
+              numeric: [false, true, true, true],
+              rows: layers.map((l) => [l.name, pct(l.target), pct(l.achieved), l.alpha === null ? '' : use === 'tsv' ? String(l.alpha) : l.alpha.toFixed(3)]),
+            };
+          }}
+          title={`Sparsity per layer: ${name}`}
+          testId="prune-layers-table"
+        />
         <ExportButtons svgRef={svgRef} name={`${name}-layer-sparsity`} />
       </div>
       <div ref={boxRef} className="chart-box">

@@ -1,4 +1,5 @@
 'use client';
+import { TableActions } from '../../ui/TableActions';
 import { useMemo, useState } from 'react';
 import { formatStat } from '@/lib/charts/format-number';
 import type { SweepInput } from '@/lib/charts/quant/sweep-chart';
@@ -89,6 +90,30 @@ export function SweepCard({
         )}
       </div>
       {input.length > 0 && <SweepChart layers={input} overall={pooled?.sqnrDb ?? null} selected={selected} onSelect={onSelect} name={name} />}
+      {sweep && input.length > 0 && (
+        <div className="table-tools">
+          <TableActions
+            table={(use) => {
+              const f = (v: number | null | undefined) => (v === null || v === undefined ? '' : use === 'tsv' ? String(v) : formatStat(v));
+              return {
+                header: ['layer', 'rows × cols', 'SQNR (dB)', 'rel. Frobenius', 'bits/weight', 'RTN bits', 'RTN SQNR (dB)'],
+                numeric: [false, false, true, true, true, true, true],
+                rows: [
+                  ...layers
+                    .filter((l) => sweep.layers[l.tensor.name])
+                    .map((l) => {
+                      const r = sweep.layers[l.tensor.name]!;
+                      return [l.name, `${r.rows} × ${r.cols}`, f(r.error.sqnrDb), f(r.error.relFrobenius), f(r.bits.total), f(r.rtnAtEqualBits?.bits), f(r.rtnAtEqualBits?.error.sqnrDb)];
+                    }),
+                  ...(pooled ? [['whole model (pooled)', `${pooled.weights} weights`, f(pooled.sqnrDb), '', f(pooled.bpw), '', '']] : []),
+                ],
+              };
+            }}
+            title={`Whole-model sweep: ${name}`}
+            testId="quant-sweep-table"
+          />
+        </div>
+      )}
       {errors.length > 0 && (
         <details>
           <summary className="small">{errors.length} layer{errors.length === 1 ? '' : 's'} not quantized with these settings</summary>

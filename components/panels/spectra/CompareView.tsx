@@ -1,5 +1,6 @@
 'use client';
-import { useChartKeys } from '@/components/charts/use-chart-keys';
+import { useChartKeys, useRowKeys } from '@/components/charts/use-chart-keys';
+import { TableActions } from '@/components/ui/TableActions';
 import { useMemo, useRef, useState } from 'react';
 import type { EsdMode, EsdSeriesInput } from '@/lib/charts/spectra/esd-chart';
 import type { LayerSpectrumOk } from '@/lib/jobs/job-types';
@@ -96,6 +97,20 @@ export function CompareView({
     [rows, sortByDelta],
   );
   const sel = rows.find((r) => r.m.a.name === selected);
+  const tableRef = useRef<HTMLDivElement | null>(null);
+  const keys = useRowKeys(useMemo(() => shown.map((r) => r.m.a.name), [shown]), selected, onSelect, tableRef);
+  const textTable = (exact: boolean) => ({
+    header: ['layer', ...METRICS.flatMap((c) => [`${c.label} A`, `${c.label} B`, `${c.label} B−A`])],
+    numeric: [false, ...METRICS.flatMap(() => [true, true, true])],
+    rows: shown.map((r) => [
+      r.m.a.name,
+      ...METRICS.flatMap((c) => {
+        const a = metric(r.a, c.key);
+        const b = metric(r.b, c.key);
+        return [a, b, delta(a, b)].map((v) => (exact ? (v === null || v === undefined ? '' : String(v)) : fmt(v)));
+      }),
+    ]),
+  });
 
   return (
     <section className="card sp-compare" data-testid="compare-view" data-status-a={runA?.status ?? 'idle'} data-status-b={runB?.status ?? 'idle'} data-matched={matched.length}>
@@ -108,8 +123,11 @@ export function CompareView({
         </span>
       </div>
       <AlphaDeltaChart rows={rows} selected={selected} onSelect={onSelect} name={`${name}-alpha-delta`} />
-      <div className="table-scroll" style={{ maxHeight: 360 }}>
-        <table className="sp-table" data-testid="compare-table">
+      <div className="table-tools">
+        <TableActions table={(use) => textTable(use === 'tsv')} title={`Metric deltas: B ${labelB} − A ${labelA}`} testId="compare-table-actions" />
+      </div>
+      <div className="table-scroll" style={{ maxHeight: 360 }} ref={tableRef}>
+        <table className="sp-table" data-testid="compare-table" aria-label="Metrics of A and B per layer (arrow keys move the selection)">
           <thead>
             <tr>
               <th>layer</th>
@@ -128,12 +146,14 @@ export function CompareView({
               {METRICS.map((c) => ['A', 'B', 'B−A'].map((h) => <th key={`${c.key}-${h}`}>{h}</th>))}
             </tr>
           </thead>
-          <tbody>
+          <tbody onKeyDown={keys.onKeyDown}>
             {shown.map((r) => (
               <tr
                 key={r.m.a.tensor.name}
                 className={r.m.a.name === selected ? 'selected' : undefined}
                 onClick={() => onSelect(r.m.a.name)}
+                tabIndex={keys.tabIndexOf(r.m.a.name)}
+                aria-selected={r.m.a.name === selected}
                 data-testid="compare-row"
                 data-name={r.m.a.name}
                 data-tensor={r.m.a.tensor.name}

@@ -1,7 +1,8 @@
 'use client';
 import { useRowKeys } from '@/components/charts/use-chart-keys';
 import { memo, useMemo, useRef, useState } from 'react';
-import { formatCell, SPECTRA_COLUMNS, type SpectraRow } from './spectra-columns';
+import { TableActions } from '@/components/ui/TableActions';
+import { formatCell, SPECTRA_COLUMNS, spectraTextTable, type SpectraRow } from './spectra-columns';
 
 /** Fixed row height (CSS .sp-table td) so only the rows in view need to exist in the DOM. */
 const ROW_PX = 24;
@@ -14,7 +15,7 @@ const VIEW_PX = 360;
  * warning. Windowed: a model with thousands of layers still renders ~40 rows, which keeps each
  * streamed update a short main-thread task.
  */
-export function LayerMetricsTable({ rows, selected, onSelect }: { rows: SpectraRow[]; selected: string | null; onSelect: (name: string) => void }) {
+export function LayerMetricsTable({ rows, selected, onSelect, model }: { rows: SpectraRow[]; selected: string | null; onSelect: (name: string) => void; model: string }) {
   const [text, setText] = useState('');
   const [kind, setKind] = useState('');
   const [block, setBlock] = useState('');
@@ -83,6 +84,7 @@ export function LayerMetricsTable({ rows, selected, onSelect }: { rows: SpectraR
         <span className="muted" data-testid="spectra-rows-shown" data-count={shown.length}>
           {shown.length} of {rows.length} layers
         </span>
+        <TableActions table={(use) => spectraTextTable(shown, use === 'tsv')} title={`Layer metrics: ${model}`} testId="spectra-table-actions" />
         <span className="sp-legend-inline muted small">
           <span className="sp-swatch over" /> over-trained (α &lt; 2) <span className="sp-swatch under" /> under-trained (α &gt; 6)
         </span>

@@ -153,7 +153,7 @@ export function SpectraView() {
             Also analyze the {pastLimits} layer{pastLimits === 1 ? '' : 's'} WeightWatcher skips by default (min_evals 10, max_evals 15000, max_N 50000)
           </label>
         )}
-        <LayerMetricsTable rows={rows} selected={params.layer} onSelect={selectLayer} />
+        <LayerMetricsTable rows={rows} selected={params.layer} onSelect={selectLayer} model={model.label} />
         {params.compare &&
           (cmpModel?.status === 'ready' ? (
             <CompareView matched={matched} runA={shownRun} runB={cmpRun} labelA={model.label} labelB={cmpModel.label} selected={params.layer} onSelect={selectLayer} esd={params.esd} onEsd={onEsd} name={`${name}-vs-${cmpModel.label.replace(/[^\w.-]+/g, '_')}`} />

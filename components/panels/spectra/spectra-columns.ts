@@ -72,3 +72,15 @@ export function formatCell(v: number | string | undefined, digits?: number): str
   const a = Math.abs(v);
   return a !== 0 && (a < 1e-3 || a >= 1e6) ? v.toExponential(2) : v.toFixed(digits);
 }
+
+/**
+ * The rows as text: the digits the table shows, or (`exact`) every digit — what a spreadsheet
+ * wants. Missing values are empty.
+ */
+export function spectraTextTable(rows: readonly SpectraRow[], exact: boolean): { header: string[]; rows: string[][]; numeric: boolean[] } {
+  return {
+    header: SPECTRA_COLUMNS.map((c) => c.label),
+    numeric: SPECTRA_COLUMNS.map((c) => c.num),
+    rows: rows.map((r) => SPECTRA_COLUMNS.map((c) => formatCell(c.value(r), exact ? undefined : c.digits))),
+  };
+}
