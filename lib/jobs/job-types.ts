@@ -14,7 +14,7 @@ import type { Mask, PruneAllocation, PruneMethod, PruneSettings } from '../analy
 import type { MergeMethod, TensorMergeStats } from '../analysis/merge/merge-methods';
 import type { UnmatchedTensor } from '../analysis/merge/pairing';
 import type { PathCurve, SimilarityMatrices } from '../analysis/merge/path-curves';
-import type { Projection } from '../charts/quant/projection';
+import type { Projection } from '../analysis/quant/projection';
 
 /**
  * The typed contract between the main thread and the compute workers. Everything here is
@@ -70,7 +70,7 @@ export type { XminMode } from '../math/powerlaw-fit';
 export type { QuantSettings, QuantMethod, QuantBits } from '../analysis/quant/quantize-layer';
 export type { QuantError } from '../analysis/quant/quant-metrics';
 export type { QuantMaps } from '../charts/quant/quant-maps';
-export type { Projection } from '../charts/quant/projection';
+export type { Projection } from '../analysis/quant/projection';
 
 /** Metrics of one quantized layer: all the whole-model sweep needs. */
 export interface QuantLayerSummary {

@@ -2,7 +2,7 @@ import { NotFoundError, UnsupportedError, throwIfAborted } from '../base/errors'
 import { quantMatrix, type QuantMatrix } from '../analysis/quant/quant-matrix';
 import { DEFAULT_QUANT_SETTINGS, quantizeLayer, type KmeansFn, type LayerQuantResult, type QuantSettings } from '../analysis/quant/quantize-layer';
 import { toStoredPrecision } from '../analysis/quant/export-quantized';
-import { projectCodebook } from '../charts/quant/projection';
+import { projectCodebook } from '../analysis/quant/projection';
 import { quantMaps } from '../charts/quant/quant-maps';
 import type { TensorSource } from '../formats/types';
 import { getGpuDevice } from '../gpu/device';

@@ -8,7 +8,7 @@ import { quantError } from '../../../lib/analysis/quant/quant-metrics';
 import { Rng } from '../../../lib/base/rng';
 import { codewordColors } from '../../../lib/charts/quant/codeword-colors';
 import { errorScale, mapRgba } from '../../../lib/charts/quant/map-image';
-import { projectCodebook } from '../../../lib/charts/quant/projection';
+import { projectCodebook } from '../../../lib/analysis/quant/projection';
 import { quantMaps } from '../../../lib/charts/quant/quant-maps';
 import { rdChart } from '../../../lib/charts/quant/rd-chart';
 import { sweepChart } from '../../../lib/charts/quant/sweep-chart';
