@@ -19,11 +19,14 @@ function fileNameOf(url: string): string {
  * static server works without downloading the file. The size comes from a one-byte range probe
  * (Content-Range total), which also proves the server honours ranges.
  */
+/** Tries of a range read that came back short or misplaced. */
+export const RANGE_ATTEMPTS = 2;
+
 export async function openHttpSource(url: string, fetchFn: FetchFn = fetch, signal?: AbortSignal): Promise<ByteSource> {
   const name = fileNameOf(url);
   let res: Response;
   try {
-    res = await fetchFn(url, { headers: { Range: 'bytes=0-0' }, signal });
+    res = await fetchFn(url, { headers: { Range: 'bytes=0-0' }, cache: 'no-store', signal });
   } catch (e) {
     if (signal?.aborted) throw new CancelledError();
     throw new FormatError('missing-file', `${url}: request failed (${(e as Error).message})`);
@@ -57,23 +60,34 @@ export async function openHttpSource(url: string, fetchFn: FetchFn = fetch, sign
     async read(offset, length, sig) {
       checkRange(src, offset, length);
       if (length === 0) return new Uint8Array(0);
-      let r: Response;
-      try {
-        r = await fetchFn(url, { headers: { Range: `bytes=${offset}-${offset + length - 1}` }, signal: sig });
-      } catch (e) {
-        if (sig?.aborted) throw new CancelledError();
-        throw new FormatError('truncated', `${name}: range request failed (${(e as Error).message})`);
+      // Range reads bypass the browser's HTTP cache: Chromium's cache, asked for several ranges of
+      // one URL at once after a reload, has answered 206 with an empty body. A short or misplaced
+      // answer is asked for once more before it is reported.
+      let last = '';
+      for (let attempt = 0; attempt < RANGE_ATTEMPTS; attempt++) {
+        let r: Response;
+        try {
+          r = await fetchFn(url, { headers: { Range: `bytes=${offset}-${offset + length - 1}` }, cache: 'no-store', signal: sig });
+        } catch (e) {
+          if (sig?.aborted) throw new CancelledError();
+          throw new FormatError('truncated', `${name}: range request failed (${(e as Error).message})`);
+        }
+        if (r.status !== 206) {
+          // Cancel the body: a server that ignores Range would otherwise stream the whole file.
+          await r.body?.cancel();
+          throw new UnsupportedError('no-range', `${name}: expected HTTP 206 for a range, got ${r.status}`);
+        }
+        const start = /bytes\s+(\d+)-/.exec(r.headers.get('content-range') ?? '');
+        if (start && Number(start[1]) !== offset) {
+          await r.body?.cancel();
+          last = `${name}: asked for bytes from ${offset}, server sent a range from ${start[1]}`;
+          continue;
+        }
+        const buf = new Uint8Array(await r.arrayBuffer());
+        if (buf.byteLength === length) return buf;
+        last = `${name}: asked for ${length} bytes at ${offset}, server sent ${buf.byteLength}`;
       }
-      if (r.status !== 206) {
-        // Cancel the body: a server that ignores Range would otherwise stream the whole file.
-        await r.body?.cancel();
-        throw new UnsupportedError('no-range', `${name}: expected HTTP 206 for a range, got ${r.status}`);
-      }
-      const buf = new Uint8Array(await r.arrayBuffer());
-      if (buf.byteLength !== length) {
-        throw new FormatError('truncated', `${name}: asked for ${length} bytes at ${offset}, server sent ${buf.byteLength}`);
-      }
-      return buf;
+      throw new FormatError('truncated', last);
     },
   };
   return src;
