@@ -193,7 +193,7 @@ export async function readStored<K extends StoredKind>(addr: StoredAddress & { k
   const key = storedKey(addr);
   const d = await db();
   if (!d) return null;
-  let v: StoredValues[K] | null = null;
+  let v: StoredValues[K] | null;
   try {
     const tx = d.transaction(['meta', 'values'], 'readonly');
     const [meta, rec] = await timeout(Promise.all([tx.objectStore('meta').get(key), tx.objectStore('values').get(key)]), IDB_READ_TIMEOUT_MS, 'reading a stored result');
