@@ -24,6 +24,9 @@ export const QUOTA_EVICT_FRACTION = 0.5;
 /** Deepest nesting a stored value may have (ours are about 5 deep); deeper is treated as corrupt. */
 export const MAX_STORED_DEPTH = 16;
 
+/** Longest model label kept with a record (a URL can be long; a longer one read back is treated as corrupt). */
+export const MAX_LABEL_CHARS = 500;
+
 /** What kind of result a record holds. */
 export type StoredKind = 'spectra-layer' | 'quant-preview' | 'quant-sweep' | 'merge';
 
@@ -148,6 +151,7 @@ export function checkMeta(m: unknown): string | null {
   if (bad) return bad;
   const meta = m as unknown as StoredMeta;
   if (meta.key !== storedKey(meta) || meta.group !== groupKey(meta)) return 'meta key does not match its address';
+  if (meta.label.length > MAX_LABEL_CHARS) return 'meta label is too long';
   return null;
 }
 

@@ -1,5 +1,6 @@
 import { openDB, type IDBPDatabase } from 'idb';
 import {
+  MAX_LABEL_CHARS,
   QUOTA_EVICT_FRACTION,
   RESULT_SCHEMA_VERSION,
   STORED_ENTRY_MAX_BYTES,
@@ -246,7 +247,16 @@ async function putAll(d: Db, metas: StoredMeta[], values: unknown[], evict: stri
  * under STORED_RESULTS_MAX_BYTES. Results over STORED_ENTRY_MAX_BYTES are skipped. On a quota
  * error, evicts down to QUOTA_EVICT_FRACTION of what is stored and tries once more; then gives up.
  */
-export async function writeStored<K extends StoredKind>(entries: readonly StoredEntry<K>[], label: string): Promise<void> {
+export function writeStored<K extends StoredKind>(entries: readonly StoredEntry<K>[], label: string): Promise<void> {
+  // One write at a time, so each eviction plan sees what the previous write left.
+  const next = writes.then(() => write(entries, label));
+  writes = next;
+  return next;
+}
+
+let writes: Promise<void> = Promise.resolve();
+
+async function write<K extends StoredKind>(entries: readonly StoredEntry<K>[], label: string): Promise<void> {
   const d = await db();
   if (!d || entries.length === 0) return;
   const now = Date.now();
@@ -258,7 +268,7 @@ export async function writeStored<K extends StoredKind>(entries: readonly Stored
     if (!(bytes <= STORED_ENTRY_MAX_BYTES) || incoming + bytes > STORED_RESULTS_MAX_BYTES) continue;
     incoming += bytes;
     const key = storedKey(e.addr);
-    metas.push({ ...e.addr, key, group: groupKey(e.addr), schema: RESULT_SCHEMA_VERSION, label, bytes, storedAt: now, usedAt: now });
+    metas.push({ ...e.addr, key, group: groupKey(e.addr), schema: RESULT_SCHEMA_VERSION, label: label.slice(0, MAX_LABEL_CHARS), bytes, storedAt: now, usedAt: now });
     values.push(e.value);
   }
   if (metas.length === 0) return;

@@ -224,6 +224,28 @@ describe('Quantize preview and sweep persist across reloads', () => {
 });
 
 describe('with IndexedDB failing', () => {
+  it('computes as usual when the storage quota is too small to store a result', async () => {
+    const ctx = await browser.newContext({ viewport: { width: 1400, height: 1100 } });
+    try {
+      const page = await ctx.newPage();
+      const warnings: string[] = [];
+      page.on('console', (m) => m.type() === 'warning' && warnings.push(m.text()));
+      const cdp = await ctx.newCDPSession(page);
+      await cdp.send('Storage.overrideQuotaForOrigin', { origin: new URL(BASE_URL).origin, quotaSize: 8192 });
+      await page.goto(SPECTRA);
+      const rows = await spectraRows(page);
+      expect((await jobs(page)).spectra).toBe(1);
+      await expect.poll(() => warnings.join('\n'), { timeout: 20_000 }).toMatch(/stored results unavailable \(write\)/);
+      expect((await summary(page))?.entries ?? 0).toBe(0);
+      await page.reload();
+      expect(await spectraRows(page)).toEqual(rows);
+      expect((await jobs(page)).spectra).toBe(1);
+      expect(await page.getByTestId('stored-marker').count()).toBe(0);
+    } finally {
+      await ctx.close();
+    }
+  });
+
   it('computes as usual, stores nothing and says so on the landing page', async () => {
     const ctx = await browser.newContext({ viewport: { width: 1400, height: 1100 } });
     await ctx.addInitScript(() => {

@@ -6,6 +6,7 @@ import { DEFAULT_QUANT_SETTINGS } from '../../../lib/analysis/quant/quantize-lay
 import { DEFAULT_SPECTRA_SETTINGS } from '../../../lib/state/spectra-settings';
 import { SAMPLE_BYTES, computeContentIdentity, sampleRanges, structureLine, urlFilesOf } from '../../../lib/state/model-content-id';
 import {
+  MAX_LABEL_CHARS,
   MAX_STORED_DEPTH,
   RESULT_SCHEMA_VERSION,
   checkMeta,
@@ -166,6 +167,7 @@ describe('checks of records read back', () => {
     expect(checkMeta({ ...meta, part: 'fc1.weight' })).toMatch(/does not match/);
     expect(checkMeta({ ...meta, kind: 'shell' })).toMatch(/kind/);
     expect(checkMeta({ ...meta, bytes: Infinity })).toMatch(/bytes/);
+    expect(checkMeta({ ...meta, label: 'x'.repeat(MAX_LABEL_CHARS + 1) })).toMatch(/label/);
     expect(checkMeta(undefined)).not.toBeNull();
   });
 });
