@@ -33,7 +33,7 @@ export function mergeKey(s: MergeJobSpec): string {
 
 /** Where a merge analysis is stored: the models' content identities joined by '+', and the settings. */
 async function storedAddress(spec: MergeJobSpec) {
-  const [a, b, base] = await Promise.all([storedModelOf(spec.a.modelId), storedModelOf(spec.b.modelId), spec.base ? storedModelOf(spec.base.modelId) : null]);
+  const [a, b, base] = await Promise.all([storedModelOf(spec.a), storedModelOf(spec.b), spec.base ? storedModelOf(spec.base) : null]);
   if (!a || !b || (spec.base && !base)) return null;
   return {
     addr: { model: [a.id, b.id, base?.id ?? '-'].join('+'), kind: 'merge' as const, settings: JSON.stringify([spec.method, spec.points, spec.match, spec.spec, spec.seed]), part: '' },

@@ -90,8 +90,19 @@ export function urlFilesOf(url: string, info: Pick<OpenModelResult, 'format' | '
   return [...out].sort();
 }
 
-/** Computes the identity, or null when it cannot be established. */
-export async function computeContentIdentity(spec: ModelSpec, info: OpenModelResult): Promise<string | null> {
+/**
+ * Single-file formats whose bytes are all in the one file: a model referenced by URL without being
+ * opened on this page (the Merge view's demo models) is identified by that file alone.
+ */
+const SELF_CONTAINED = /\.(safetensors|gguf|npy|npz|pt|pth|bin)$/i;
+
+/**
+ * Computes the identity, or null when it cannot be established. `info` is what the worker read
+ * when the model was opened on this page; without it (a model the page references but has not
+ * opened), local files are still identified by their bytes, and a URL only when it names a
+ * self-contained single file (not a shard index, nor ONNX that may have external data).
+ */
+export async function computeContentIdentity(spec: ModelSpec, info: OpenModelResult | null): Promise<string | null> {
   if (typeof crypto === 'undefined' || !crypto.subtle) return null;
   const ctrl = new AbortController();
   const timer = setTimeout(() => ctrl.abort(), IDENTITY_TIMEOUT_MS);
@@ -103,12 +114,19 @@ export async function computeContentIdentity(spec: ModelSpec, info: OpenModelRes
       lines = await Promise.all(files.map((f) => localFileLine(f.path, f.file)));
       lines.unshift(`primary\t${spec.primary}`);
     } else {
-      const urls = urlFilesOf(spec.url, info);
+      let path = spec.url;
+      try {
+        path = new URL(spec.url).pathname;
+      } catch {
+        return null;
+      }
+      if (!info && !SELF_CONTAINED.test(path)) return null;
+      const urls = info ? urlFilesOf(spec.url, info) : [spec.url];
       if (urls.length > MAX_IDENTITY_FILES) return null;
       lines = await Promise.all(urls.map((u) => urlLine(u, ctrl.signal)));
     }
     const kind = spec.kind === 'files' ? 'f' : 'u';
-    return `${kind}:${await sha256Hex([structureLine(info), '\n', lines.join('\n')])}`;
+    return `${kind}:${await sha256Hex([info ? structureLine(info) : 'unopened', '\n', lines.join('\n')])}`;
   } catch {
     return null;
   } finally {
@@ -117,13 +135,25 @@ export async function computeContentIdentity(spec: ModelSpec, info: OpenModelRes
 }
 
 const identities = new WeakMap<ModelSpec, Promise<string | null>>();
+const unopened = new Map<string, Promise<string | null>>();
 
-/** The identity of an open model, computed once per opened spec (the same spec object for the model's whole life). */
-export function contentIdentity(spec: ModelSpec, info: OpenModelResult): Promise<string | null> {
+/**
+ * The identity of a model, computed once per opened spec (the same spec object for the model's
+ * whole life) or, for a model not opened on this page, once per URL per page load.
+ */
+export function contentIdentity(spec: ModelSpec, info: OpenModelResult | null): Promise<string | null> {
+  if (!info && spec.kind === 'url') {
+    let p = unopened.get(spec.url);
+    if (!p) {
+      p = computeContentIdentity(spec, null);
+      unopened.set(spec.url, p);
+    }
+    return p;
+  }
   let p = identities.get(spec);
   if (!p) {
     p = computeContentIdentity(spec, info);
-    identities.set(spec, p);
+    if (info) identities.set(spec, p);
   }
   return p;
 }

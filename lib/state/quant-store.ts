@@ -133,7 +133,7 @@ export const useQuant = create<QuantState>((set, get) => ({
         )
         .then((reply) => {
           const result = reply.data as QuantLayerResult;
-          void storedModelOf(model.modelId).then((m) => m && writeStored([{ addr: { ...addr, model: m.id }, value: result }], m.label));
+          void storedModelOf(model).then((m) => m && writeStored([{ addr: { ...addr, model: m.id }, value: result }], m.label));
           if (!live()) return; // stale: the settings moved on
           set((s) => ({ preview: { key, status: 'done', result, progress: 1, label: '', error: null, source: 'computed' }, previews: { ...s.previews, [key]: result } }));
         })
@@ -143,7 +143,7 @@ export const useQuant = create<QuantState>((set, get) => ({
           set((s) => ({ preview: { key, status: info.kind === 'CancelledError' ? 'cancelled' : 'error', result: s.preview?.result ?? null, progress: 0, label: '', error: info.kind === 'CancelledError' ? null : info } }));
         });
     };
-    void storedModelOf(model.modelId)
+    void storedModelOf(model)
       .then((m) => (m ? readStored({ ...addr, model: m.id }) : null))
       .catch(() => null)
       .then((stored) => {
@@ -232,7 +232,7 @@ export const useQuant = create<QuantState>((set, get) => ({
       patch(() => (ctrl.signal.aborted ? { status: 'cancelled' } : { status: 'done', ms: performance.now() - t0 }));
       const r = get().sweep[key];
       if (r?.status !== 'done' || Object.keys(r.errors).length > 0 || missing.length === 0) return;
-      void storedModelOf(model.modelId).then(
+      void storedModelOf(model).then(
         (m) => m && writeStored([{ addr: { model: m.id, kind: 'quant-sweep', settings: storedSweepSettings(settings, forceCpu), part: '' }, value: { layers: r.layers } }], m.label),
       );
     });
@@ -243,7 +243,7 @@ export const useQuant = create<QuantState>((set, get) => ({
   restoreSweep(model, settings, forceCpu) {
     const key = sweepKey(model.modelId, settings);
     if (get().sweep[key]) return;
-    void storedModelOf(model.modelId)
+    void storedModelOf(model)
       .then((m) => (m ? readStored({ model: m.id, kind: 'quant-sweep', settings: storedSweepSettings(settings, forceCpu), part: '' }) : null))
       .catch(() => null)
       .then((stored) => {

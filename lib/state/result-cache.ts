@@ -95,6 +95,11 @@ function db(): Promise<Db | null> {
   return dbPromise;
 }
 
+/** Whether stored results can be used here (IndexedDB opens); resolves once, never throws. */
+export async function storageAvailable(): Promise<boolean> {
+  return (await db()) !== null;
+}
+
 const listeners = new Set<() => void>();
 
 /** Called after anything stored changes (written, evicted, cleared). */

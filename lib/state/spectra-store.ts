@@ -183,7 +183,7 @@ export const useSpectra = create<SpectraState>((set, get) => {
           .then(({ ms }) => {
             flush();
             patch(key, { status: 'done', ms });
-            void persist(model.modelId, get().runs[key], storedSettingsKey(settings, forceCpu, forceGpu));
+            void persist(model, get().runs[key], storedSettingsKey(settings, forceCpu, forceGpu));
           })
           .catch((e) => {
             flush();
@@ -201,7 +201,7 @@ export const useSpectra = create<SpectraState>((set, get) => {
       }
       // A fresh run: restore what this browser stored for the same model content and settings.
       const settingsKey = storedSettingsKey(settings, forceCpu, forceGpu);
-      void storedModelOf(model.modelId)
+      void storedModelOf(model)
         .then((m) => (m ? readStoredParts({ model: m.id, kind: 'spectra-layer', settings: settingsKey }, missing.map((l) => l.tensor.name)) : new Map<string, SpectraLayerResult>()))
         .catch(() => new Map<string, SpectraLayerResult>())
         .then((stored) => {
@@ -243,11 +243,11 @@ export const useSpectra = create<SpectraState>((set, get) => {
 });
 
 /** Stores the layers a finished run computed (not those it restored). */
-async function persist(modelId: string, run: SpectraRun | undefined, settingsKey: string): Promise<void> {
+async function persist(model: ModelRef, run: SpectraRun | undefined, settingsKey: string): Promise<void> {
   if (!run || run.status !== 'done') return;
   const fresh = Object.values(run.results).filter((r) => !persisted.has(r));
   if (fresh.length === 0) return;
-  const m = await storedModelOf(modelId);
+  const m = await storedModelOf(model);
   if (!m) return;
   for (const r of fresh) persisted.add(r);
   await writeStored(

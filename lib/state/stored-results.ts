@@ -1,5 +1,7 @@
+import type { ModelRef } from '../jobs/job-types';
 import { contentIdentity } from './model-content-id';
 import { useModels } from './models-store';
+import { storageAvailable } from './result-cache';
 
 /**
  * Glue between the result stores and the stored-results cache: the content identity of an open
@@ -14,12 +16,20 @@ export interface StoredModel {
   label: string;
 }
 
-/** The content identity of an open, ready model, or null (not open, not ready, or not identifiable). */
-export async function storedModelOf(modelId: string): Promise<StoredModel | null> {
-  const m = useModels.getState().models.find((x) => x.id === modelId);
-  if (!m?.info) return null;
-  const id = await contentIdentity(m.spec, m.info);
-  return id ? { id, label: m.label } : null;
+/**
+ * The content identity of a model: an open, ready model by its tab id, else (a model a view
+ * references without opening it, like the Merge view's demos) by its spec. Null when storage is
+ * unavailable (then no identity is computed at all) or the model cannot be identified.
+ */
+export async function storedModelOf(ref: ModelRef): Promise<StoredModel | null> {
+  if (!(await storageAvailable())) return null;
+  const m = useModels.getState().models.find((x) => x.id === ref.modelId);
+  if (m && !m.info) return null;
+  const spec = m?.spec ?? ref.spec;
+  const id = await contentIdentity(spec, m?.info ?? null);
+  if (!id) return null;
+  const label = m?.label ?? spec.label ?? (spec.kind === 'url' ? spec.url : spec.primary);
+  return { id, label };
 }
 
 /** Compute jobs started by the result stores, by kind (spectra, quantize-layer, quantize-sweep, merge-analyze). */

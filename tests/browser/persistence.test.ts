@@ -22,14 +22,24 @@ const summary = (p: Page) => p.evaluate(() => (window as unknown as { __weightle
 
 /** Waits until the page's stored results hold at least `n` entries (results are written after they are shown). */
 async function storedAtLeast(p: Page, n: number): Promise<void> {
-  await p.waitForFunction(
-    async (want) => ((await (window as unknown as { __weightlensTest: Hooks }).__weightlensTest.storedSummary())?.entries ?? 0) >= want,
-    n,
-    { timeout: 30_000, polling: 200 },
-  );
+  await expect.poll(async () => (await summary(p))?.entries ?? 0, { timeout: 30_000, interval: 200 }).toBeGreaterThanOrEqual(n);
 }
 
 let browser: Browser;
+
+/**
+ * A browser context (its own IndexedDB) whose model requests bypass Chromium's HTTP cache (routing
+ * disables it). Reloading a page that read a model by HTTP Range in the same context sometimes
+ * gives a worker a 206 with an empty body from the cache ("asked for 5120 bytes at 468856, server
+ * sent 0"), with or without stored results: a separate bug of the range reader, not what this
+ * file tests.
+ */
+async function newContext(): Promise<BrowserContext> {
+  const ctx = await browser.newContext({ viewport: { width: 1400, height: 1100 } });
+  await ctx.route('**/models/**', (r) => r.continue());
+  return ctx;
+}
+
 beforeAll(async () => {
   browser = await launch();
 });
@@ -45,7 +55,7 @@ async function spectraRows(p: Page): Promise<string[]> {
   await p.locator(spectraDone).waitFor({ timeout: 90_000 });
   await p.locator('[data-testid="spectra-row"][data-status="done"]').first().waitFor();
   return p.getByTestId('spectra-row').evaluateAll((rows) =>
-    rows.map((r) => [r.getAttribute('data-name'), r.getAttribute('data-status'), r.getAttribute('data-alpha'), r.getAttribute('data-farms-alpha'), r.getAttribute('data-warning')].join(' ')),
+    rows.map((r) => [r.getAttribute('data-name'), r.getAttribute('data-status'), r.getAttribute('data-alpha'), r.getAttribute('data-farms-alpha'), r.getAttribute('data-warning'), r.getAttribute('data-status') === 'error' ? r.getAttribute('title') : ''].join(' ')),
   );
 }
 
@@ -63,7 +73,7 @@ describe('Spectra results persist across reloads', () => {
   let page: Page;
   let computed: string[];
   beforeAll(async () => {
-    ctx = await browser.newContext({ viewport: { width: 1400, height: 1100 } });
+    ctx = await newContext();
     page = await ctx.newPage();
   });
   afterAll(async () => {
@@ -162,7 +172,7 @@ describe('Quantize preview and sweep persist across reloads', () => {
   let first: { sqnr: string; bpw: string; key: string };
   let pooled: string;
   beforeAll(async () => {
-    ctx = await browser.newContext({ viewport: { width: 1400, height: 1100 } });
+    ctx = await newContext();
     page = await ctx.newPage();
   });
   afterAll(async () => {
@@ -223,9 +233,35 @@ describe('Quantize preview and sweep persist across reloads', () => {
   });
 });
 
+describe('Merge analysis persists across reloads', () => {
+  it('restores the weight-space analysis of two seeds without a merge-analyze job', async () => {
+    const ctx = await newContext();
+    try {
+      const page = await ctx.newPage();
+      const numbers = async () => {
+        await page.locator('[data-testid="merge-view"][data-status="done"]').waitFor({ timeout: 90_000 });
+        const s = page.getByTestId('merge-summary');
+        return Promise.all(['data-paired', 'data-l2-before', 'data-l2-after'].map((a) => s.getAttribute(a)));
+      };
+      await page.goto(`${BASE_URL}/merge?testhooks=1&a=mnist-mlp-seed1&b=mnist-mlp-seed2`);
+      const computed = await numbers();
+      expect(Number(computed[0])).toBe(6);
+      expect((await jobs(page))['merge-analyze']).toBe(1);
+      await storedAtLeast(page, 1);
+      const listed = (await summary(page))!.models;
+      expect(listed.some((m) => m.label.includes('+'))).toBe(true);
+      await page.reload();
+      expect(await numbers()).toEqual(computed);
+      expect((await jobs(page))['merge-analyze'] ?? 0).toBe(0);
+    } finally {
+      await ctx.close();
+    }
+  });
+});
+
 describe('with IndexedDB failing', () => {
   it('computes as usual when the storage quota is too small to store a result', async () => {
-    const ctx = await browser.newContext({ viewport: { width: 1400, height: 1100 } });
+    const ctx = await newContext();
     try {
       const page = await ctx.newPage();
       const warnings: string[] = [];
@@ -247,7 +283,7 @@ describe('with IndexedDB failing', () => {
   });
 
   it('computes as usual, stores nothing and says so on the landing page', async () => {
-    const ctx = await browser.newContext({ viewport: { width: 1400, height: 1100 } });
+    const ctx = await newContext();
     await ctx.addInitScript(() => {
       const broken = {
         open() {

@@ -202,6 +202,15 @@ describe('model content identity', () => {
     expect(await id(fileRef('m4', 'mlp-seed1.safetensors', read('mlp-seed1.safetensors'), 1))).not.toBe(seed1);
   });
 
+  it('identifies a model not opened on the page only when one file holds all its bytes', async () => {
+    // Returns before any request: an ONNX file may have external data, an index names shards.
+    expect(await computeContentIdentity({ kind: 'url', url: 'https://h/m/model.onnx' }, null)).toBeNull();
+    expect(await computeContentIdentity({ kind: 'url', url: 'https://h/m/model.safetensors.index.json' }, null)).toBeNull();
+    const bare = await computeContentIdentity(ref.spec, null);
+    expect(bare).toMatch(/^f:[0-9a-f]{32}$/);
+    expect(bare).not.toBe(await computeContentIdentity(ref.spec, info));
+  });
+
   it('covers the tensor table and metadata', () => {
     const line = structureLine(info);
     expect(line).toContain('fc2.weight');
