@@ -46,7 +46,7 @@ export function StoredResults() {
         <ul className="small" aria-label="Stored results by model">
           {summary.models.map((m) => (
             <li key={m.model} data-testid="stored-results-model" data-model={m.model}>
-              <span className="mono">{m.label}</span> <span className="muted">· {m.entries} · {mb(m.bytes)}</span>{' '}
+              <span className="mono">{m.label}</span> <span className="muted">· {m.entries} result{m.entries === 1 ? '' : 's'} · {mb(m.bytes)}</span>{' '}
               <button type="button" className="btn btn-small" onClick={() => clear(m.model)} disabled={busy} aria-label={`Clear stored results of ${m.label}`}>
                 Clear
               </button>
