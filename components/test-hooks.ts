@@ -1,6 +1,8 @@
 import { getComputePool } from '@/lib/jobs/compute-client';
 import { hasWebGPU } from '@/lib/platform';
 import { useModels } from '@/lib/state/models-store';
+import { storedSummary } from '@/lib/state/result-cache';
+import { jobsStarted } from '@/lib/state/stored-results';
 
 /**
  * Browser tests read exact numbers through window.__weightlensTest, which exists only when the
@@ -17,6 +19,9 @@ export function installTestHooks(): void {
       const r = await getComputePool().run({ kind: 'tensor-stats', model: { modelId, spec: m.spec }, tensor, bins, forceCpu });
       return { ...r.data, histogram: Array.from(r.data.histogram), backend: r.backend };
     },
+    /** Compute jobs the result stores started in this page, by kind (a restored result starts none). */
+    jobsStarted: () => ({ ...jobsStarted }),
+    storedSummary,
     async gpuAvailable() {
       if (!hasWebGPU()) return false;
       try {

@@ -5,6 +5,7 @@ import { installTestHooks } from '../test-hooks';
 import { ModelTabs } from './ModelTabs';
 import { ModelView } from './ModelView';
 import { OpenPanel } from './OpenPanel';
+import { StoredResults } from '../ui/StoredResults';
 
 export function LandingView() {
   const models = useModels((s) => s.models);
@@ -20,6 +21,7 @@ export function LandingView() {
       ) : (
         <p className="muted empty-hint">Open a model to see its summary, a treemap of its parameters and a table of its tensors and layers.</p>
       )}
+      <StoredResults />
     </div>
   );
 }

@@ -37,6 +37,9 @@ export function AppNav() {
         <span className="local-note" title="Files are read in your browser; nothing is uploaded.">
           Local only
         </span>
+        <Link href="/#stored-results" className="local-note" aria-label="Stored results: see or clear the results kept in this browser">
+          Stored results
+        </Link>
         <ThemeToggle />
         <ForceCpuToggle />
       </div>

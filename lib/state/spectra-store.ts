@@ -5,7 +5,9 @@ import type { Backend, ModelRef, SpectraLayerResult, SpectraSettings } from '../
 import { runSpectra, type SpectraRunProgress } from '../jobs/run-spectra';
 import type { Layer } from '../model/layer';
 import { useModels } from './models-store';
+import { readStoredParts, writeStored } from './result-cache';
 import { spectraRunKey } from './spectra-settings';
+import { countJob, storedModelOf } from './stored-results';
 
 /**
  * Whole-model spectra runs, cached per (model, settings, backend choice): going back to a layer,
@@ -13,6 +15,11 @@ import { spectraRunKey } from './spectra-settings';
  * time; starting another (new settings) stops it, keeping what it finished, and starting it again
  * analyzes only the layers still missing. Worker replies are applied in batches, once per
  * animation frame and at most every FLUSH_INTERVAL_MS, so a burst of small layers costs one render, not one each.
+ *
+ * A run not in memory first looks in this browser's stored results (result-cache.ts, keyed by the
+ * model's content identity and the settings): layers found there are shown at once and only the
+ * others are computed. When a run finishes, the layers it computed are stored; a cancelled or
+ * failed run stores nothing, and failed layers are never stored.
  */
 
 export type SpectraRunStatus = 'running' | 'done' | 'cancelled' | 'error';
@@ -37,6 +44,8 @@ export interface SpectraRun {
   firstLayerMs: number | null;
   ms: number | null;
   error?: ErrorInfo;
+  /** Layers (tensor names) shown from this browser's stored results rather than computed now. */
+  restored: string[];
 }
 
 export interface SpectraState {
@@ -49,6 +58,14 @@ export interface SpectraState {
 }
 
 let controller: AbortController | null = null;
+
+/** Layer results already in storage (restored, or written): not written again. */
+const persisted = new WeakSet<SpectraLayerResult>();
+
+/** The stored-results settings key of a run: the run key without the (per page load) model id. */
+function storedSettingsKey(settings: SpectraSettings, forceCpu: boolean, forceGpu: boolean): string {
+  return spectraRunKey('', settings, forceCpu, forceGpu).slice(1);
+}
 
 /** Shortest gap between two renders of streamed results: a dozen small layers finishing together cost one. */
 export const FLUSH_INTERVAL_MS = 200;
@@ -95,6 +112,7 @@ export const useSpectra = create<SpectraState>((set, get) => {
             startedAt,
             firstLayerMs: existing?.firstLayerMs ?? null,
             ms: null,
+            restored: existing?.restored ?? [],
           },
         },
       }));
@@ -147,30 +165,71 @@ export const useSpectra = create<SpectraState>((set, get) => {
         }, wait);
       };
 
-      void runSpectra(getComputePool(), model, missing, settings, forceCpu, {
-        signal: ctrl.signal,
-        forceGpu,
-        onLayer: (r) => {
-          pending.push(r);
-          schedule();
-        },
-        onLayerError: (tensor, e) => patch(key, (r) => ({ errors: { ...r.errors, [tensor]: toErrorInfo(e) } })),
-        onProgress: (p) => {
-          pendingProgress = p;
-          schedule();
-        },
-      })
-        .then(({ ms }) => {
-          flush();
-          patch(key, { status: 'done', ms });
+      const compute = (todo: readonly Layer[]) => {
+        countJob('spectra');
+        void runSpectra(getComputePool(), model, todo, settings, forceCpu, {
+          signal: ctrl.signal,
+          forceGpu,
+          onLayer: (r) => {
+            pending.push(r);
+            schedule();
+          },
+          onLayerError: (tensor, e) => patch(key, (r) => ({ errors: { ...r.errors, [tensor]: toErrorInfo(e) } })),
+          onProgress: (p) => {
+            pendingProgress = p;
+            schedule();
+          },
         })
-        .catch((e) => {
-          flush();
-          const info = toErrorInfo(e);
-          patch(key, info.kind === 'CancelledError' || ctrl.signal.aborted ? { status: 'cancelled' } : { status: 'error', error: info });
-        })
-        .finally(() => {
-          if (controller === ctrl) controller = null;
+          .then(({ ms }) => {
+            flush();
+            patch(key, { status: 'done', ms });
+            void persist(model, get().runs[key], storedSettingsKey(settings, forceCpu, forceGpu));
+          })
+          .catch((e) => {
+            flush();
+            const info = toErrorInfo(e);
+            patch(key, info.kind === 'CancelledError' || ctrl.signal.aborted ? { status: 'cancelled' } : { status: 'error', error: info });
+          })
+          .finally(() => {
+            if (controller === ctrl) controller = null;
+          });
+      };
+
+      if (existing) {
+        compute(missing);
+        return key;
+      }
+      // A fresh run: restore what this browser stored for the same model content and settings.
+      const settingsKey = storedSettingsKey(settings, forceCpu, forceGpu);
+      void storedModelOf(model)
+        .then((m) => (m ? readStoredParts({ model: m.id, kind: 'spectra-layer', settings: settingsKey }, missing.map((l) => l.tensor.name)) : new Map<string, SpectraLayerResult>()))
+        .catch(() => new Map<string, SpectraLayerResult>())
+        .then((stored) => {
+          if (ctrl.signal.aborted) {
+            patch(key, { status: 'cancelled' });
+            if (controller === ctrl) controller = null;
+            return;
+          }
+          if (stored.size > 0) {
+            for (const r of stored.values()) persisted.add(r);
+            patch(key, (r) => {
+              const results = { ...r.results };
+              let backend = r.backend;
+              let backendNote = r.backendNote;
+              for (const b of stored.values()) {
+                results[b.tensor] = b;
+                if (b.backend === 'webgpu' || backend === null) backend = b.backend;
+                backendNote = b.adapter ?? b.backendNote ?? backendNote;
+              }
+              return { results, backend, backendNote, restored: [...stored.keys()], firstLayerMs: performance.now() - startedAt };
+            });
+          }
+          const todo = missing.filter((l) => !stored.has(l.tensor.name));
+          if (todo.length > 0) compute(todo);
+          else {
+            patch(key, { status: 'done' });
+            if (controller === ctrl) controller = null;
+          }
         });
       return key;
     },
@@ -182,6 +241,20 @@ export const useSpectra = create<SpectraState>((set, get) => {
     },
   };
 });
+
+/** Stores the layers a finished run computed (not those it restored). */
+async function persist(model: ModelRef, run: SpectraRun | undefined, settingsKey: string): Promise<void> {
+  if (!run || run.status !== 'done') return;
+  const fresh = Object.values(run.results).filter((r) => !persisted.has(r));
+  if (fresh.length === 0) return;
+  const m = await storedModelOf(model);
+  if (!m) return;
+  for (const r of fresh) persisted.add(r);
+  await writeStored(
+    fresh.map((value) => ({ addr: { model: m.id, kind: 'spectra-layer' as const, settings: settingsKey, part: value.tensor }, value })),
+    m.label,
+  );
+}
 
 // A closed model's runs go with it (their eigenvalues are the bulk of what this store holds),
 // and a run still going for it stops.

@@ -1,4 +1,5 @@
 'use client';
+import { StoredMarker } from '../../ui/StoredResults';
 import Link from 'next/link';
 import { useEffect, useMemo } from 'react';
 import type { MergeJobSpec } from '@/lib/jobs/job-types';
@@ -189,6 +190,7 @@ export function MergeView() {
               </>
             )}
             {r && <span className="muted small">{(r.ms / 1000).toFixed(2)} s</span>}
+            {analysis?.status === 'done' && analysis.source === 'stored' && <StoredMarker />}
             <ExportModelButton job={spec && (!taskMethod || spec.base) ? { kind: 'export-merged', model: spec.a, ...spec } : null} label={spec?.match ? 'Download merged + matched B' : 'Download merged model'} testId="merge-export" />
           </div>
           {analysis?.error && <ErrorPanel title="merge" error={analysis.error} />}

@@ -12,6 +12,7 @@ import { useUrlParams } from '../use-url-params';
 import { useDebounced } from '../../ui/use-debounced';
 import { ExportCaptionProvider } from '../../ui/export-caption';
 import { ErrorPanel } from '../ErrorPanel';
+import { StoredMarker } from '../../ui/StoredResults';
 import { useViewModel } from '../use-view-model';
 import { ModelGate } from '../ModelGate';
 import { ProjectionChart } from './ProjectionChart';
@@ -69,6 +70,10 @@ export function QuantizeView() {
     if (modelRef && layer && settings && result && preview?.status === 'done') runRd(modelRef, layer.tensor.name, settings, forceCpu);
   }, [modelRef, layer, settings, result, preview?.status, runRd, forceCpu]);
   const sweep = useQuant((s) => (model && settings ? s.sweep[sweepKey(model.id, settings)] : undefined));
+  const restoreSweep = useQuant((s) => s.restoreSweep);
+  useEffect(() => {
+    if (modelRef && settings && model?.status === 'ready') restoreSweep(modelRef, settings, forceCpu);
+  }, [modelRef, settings, forceCpu, restoreSweep, model?.status]);
 
   const colors = useMemo(() => (result?.projection ? codewordColors(result.projection.codewords, result.projection.codewords.length / 2, result.projection.mode) : null), [result]);
   const scale = useMemo(() => (result?.maps ? errorScale(result.maps) : null), [result]);
@@ -99,6 +104,7 @@ export function QuantizeView() {
               </button>
             </>
           )}
+          {preview?.status === 'done' && preview.source === 'stored' && <StoredMarker />}
           {preview?.status === 'cancelled' && <span className="muted small">Cancelled — change a setting or press Run to quantize again.</span>}
           {preview?.status === 'cancelled' && modelRef && layer && settings && (
             <button type="button" className="btn btn-small" onClick={() => runPreview(modelRef, layer.tensor.name, settings, forceCpu, forceGpu)} data-testid="quant-rerun">

@@ -7,6 +7,7 @@ import type { Layer } from '@/lib/model/layer';
 import type { SweepState } from '@/lib/state/quant-store';
 import { SweepChart } from './SweepChart';
 import { ExportModelButton } from '../../ui/ExportModelButton';
+import { StoredMarker } from '../../ui/StoredResults';
 import type { ModelRef, QuantSettings } from '@/lib/jobs/job-types';
 
 /** Pooled whole-model error: Σ err² / Σ w² over every quantized weight (not a mean of per-layer ratios). */
@@ -66,6 +67,7 @@ export function SweepCard({
     <section className="card" data-testid="quant-sweep" data-status={sweep?.status ?? 'idle'} data-done={sweep?.done ?? 0} data-pooled-sqnr={pooled?.sqnrDb ?? ''} data-errors={errors.map(([t, e]) => `${t}: ${e.message}`).join('\n')}>
       <div className="card-head">
         <h4>Whole-model sweep</h4>
+        {sweep?.status === 'done' && sweep.source === 'stored' && <StoredMarker count={sweep.done} of="layers" />}
         <input className="q-filter" placeholder="layer filter (regex)" value={filter} onChange={(e) => setFilter(e.target.value)} aria-label="Layers to sweep" />
         {sweep?.status === 'running' ? (
           <>

@@ -20,6 +20,7 @@ import { matchLayers } from './match-layers';
 import type { SpectraRow } from './spectra-columns';
 import { SpectraControls } from './SpectraControls';
 import { SpectraProgress } from './SpectraProgress';
+import { StoredMarker } from '@/components/ui/StoredResults';
 
 const NO_LAYERS: Layer[] = [];
 
@@ -147,6 +148,7 @@ export function SpectraView() {
     body = (
       <>
         {run && <SpectraProgress run={run} workers={Math.min(getComputePool().size, layers.length)} onCancel={cancel} onResume={() => start({ modelId: model.id, spec: model.spec }, layers, params.settings, forceCpu, forceGpu)} />}
+        {run && run.restored.length > 0 && <StoredMarker count={run.restored.length} of={run.restored.length === 1 ? 'layer' : 'layers'} />}
         {pastLimits > 0 && (
           <label className="sp-limits" data-testid="spectra-limits">
             <input type="checkbox" checked={params.allLayers} onChange={(e) => update({ allLayers: e.target.checked })} data-testid="spectra-limits-off" />
