@@ -39,7 +39,7 @@ export function StoredResults() {
       <>
         <p className="small" data-testid="stored-results-total">
           {summary.entries} result{summary.entries === 1 ? '' : 's'} stored in this browser, about {mb(summary.bytes)}.{' '}
-          <button type="button" className="btn btn-small" onClick={() => clear()} disabled={busy} data-testid="stored-results-clear" aria-label="Clear all stored results">
+          <button type="button" className="btn btn-small" onClick={() => clear()} disabled={busy} data-testid="stored-results-clear" title="Clear every stored result, of every model">
             Clear stored results
           </button>
         </p>

@@ -1,4 +1,6 @@
 import { readFileSync } from 'node:fs';
+import { parseHex } from '../../lib/charts/color-vision';
+import { CHART_COLORS } from '../../lib/charts/palette';
 import type { Browser, BrowserContext, Locator, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BASE_URL, launch } from './browser';
@@ -89,7 +91,8 @@ describe('chart exports', () => {
     expect(svg.background).toContain('fill:#ffffff');
     // The frame's class rule (fill none, grey stroke) is in the file, not lost to a black fill.
     expect(svg.frameStyle).toMatch(/(^|;)fill:none/);
-    expect(svg.frameStyle).toMatch(/(^|;)stroke:rgb\(152, 162, 179\)/);
+    const [r, g, b] = parseHex(CHART_COLORS.light.axis);
+    expect(svg.frameStyle).toMatch(new RegExp(`(^|;)stroke:rgb\\(${r}, ${g}, ${b}\\)`));
     expect(svg.textStyle).toMatch(/font-size:\d/);
     // The embedded map image is kept.
     expect(text).toContain('data:image/png;base64');
