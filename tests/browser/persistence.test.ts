@@ -55,7 +55,7 @@ async function clearAllFromLanding(p: Page): Promise<void> {
   await p.goto(`${BASE_URL}/?testhooks=1`);
   const panel = p.getByTestId('stored-results');
   await panel.locator('[data-testid="stored-results-clear"]').waitFor();
-  await p.getByRole('button', { name: 'Clear all stored results' }).focus();
+  await p.getByRole('button', { name: 'Clear stored results', exact: true }).focus();
   await p.keyboard.press('Enter'); // keyboard reachable
   await p.locator('[data-testid="stored-results"][data-entries="0"]').waitFor();
 }
