@@ -290,20 +290,9 @@ export function parseArgs(argv: readonly string[]): Command {
   if (cmd === 'match') return parseMatchArgs(rest);
   if (cmd === 'interpolate') return parseInterpolateArgs(rest);
   if (cmd !== 'info') throw new UsageError(`unknown command "${cmd}"`);
-  let json = false;
-  let noLimits = false;
-  const positional: string[] = [];
-  let flagsDone = false;
-  for (const a of rest) {
-    if (!flagsDone && a === '--') flagsDone = true;
-    else if (!flagsDone && a === '--json') json = true;
-    else if (!flagsDone && a === '--no-limits') noLimits = true;
-    else if (!flagsDone && a.startsWith('-') && a !== '-') throw new UsageError(`unknown option "${a}" for info`);
-    else positional.push(a);
-  }
-  if (positional.length === 0) throw new UsageError('info needs a file, folder or URL');
-  if (positional.length > 1) throw new UsageError(`info takes one file, got ${positional.length}: ${positional.join(' ')}`);
-  return { command: 'info', target: positional[0]!, json, noLimits };
+  const { bools, positional } = scanFlags('info', rest, new Set(), new Set(['--json', '--no-limits']));
+  oneTarget('info', positional);
+  return { command: 'info', target: positional[0]!, json: bools.has('--json'), noLimits: bools.has('--no-limits') };
 }
 
 /** `--fit ww` is WeightWatcher's default fit, `auto` in lib/analysis/spectra. */
@@ -332,34 +321,8 @@ const BOOL_FLAGS: Record<'analyze' | 'esd', Set<string>> = {
 };
 
 function parseSpectraArgs(cmd: 'analyze' | 'esd', rest: readonly string[]): AnalyzeCommand | EsdCommand {
-  const values = new Map<string, string>();
-  const bools = new Set<string>();
-  const positional: string[] = [];
-  let flagsDone = false;
-  for (let i = 0; i < rest.length; i++) {
-    const a = rest[i]!;
-    if (flagsDone || a === '-' || !a.startsWith('-')) {
-      positional.push(a);
-      continue;
-    }
-    if (a === '--') {
-      flagsDone = true;
-      continue;
-    }
-    const eq = a.indexOf('=');
-    const flag = eq > 0 ? a.slice(0, eq) : a;
-    if (VALUE_FLAGS[cmd].has(flag)) {
-      const v = eq > 0 ? a.slice(eq + 1) : rest[++i];
-      if (v === undefined) throw new UsageError(`${flag} needs a value`);
-      values.set(flag, v);
-    } else if (BOOL_FLAGS[cmd].has(flag) && eq < 0) {
-      bools.add(flag);
-    } else {
-      throw new UsageError(`unknown option "${a}" for ${cmd}`);
-    }
-  }
-  if (positional.length === 0) throw new UsageError(`${cmd} needs a file, folder or URL`);
-  if (positional.length > 1) throw new UsageError(`${cmd} takes one file, got ${positional.length}: ${positional.join(' ')}`);
+  const { values, bools, positional } = scanFlags(cmd, rest, VALUE_FLAGS[cmd], BOOL_FLAGS[cmd]);
+  oneTarget(cmd, positional);
   const fitArg = values.get('--fit');
   const fit = fitArg === undefined ? 'auto' : parseFit('--fit', fitArg, true);
   const farmsOptions: FarmsArgs = {};
@@ -420,35 +383,8 @@ const QUANT_BOOL_FLAGS: Record<string, readonly QuantizeArgs['method'][] | null>
 const QUANT_METHOD_NAMES = ['rtn', 'vq', 'rvq', 'pvq'] as const;
 
 function parseQuantizeArgs(rest: readonly string[]): QuantizeCommand {
-  const values = new Map<string, string>();
-  const bools = new Set<string>();
-  const positional: string[] = [];
-  let flagsDone = false;
-  for (let i = 0; i < rest.length; i++) {
-    const a = rest[i]!;
-    if (flagsDone || a === '-' || !a.startsWith('-')) {
-      positional.push(a);
-      continue;
-    }
-    if (a === '--') {
-      flagsDone = true;
-      continue;
-    }
-    const eq = a.indexOf('=');
-    const flag = eq > 0 ? a.slice(0, eq) : a;
-    if (flag in QUANT_VALUE_FLAGS) {
-      const v = eq > 0 ? a.slice(eq + 1) : rest[++i];
-      if (v === undefined) throw new UsageError(`${flag} needs a value`);
-      if (values.has(flag)) throw new UsageError(`${flag} is given twice`);
-      values.set(flag, v);
-    } else if (flag in QUANT_BOOL_FLAGS && eq < 0) {
-      bools.add(flag);
-    } else {
-      throw new UsageError(`unknown option "${a}" for quantize`);
-    }
-  }
-  if (positional.length === 0) throw new UsageError('quantize needs a file, folder or URL');
-  if (positional.length > 1) throw new UsageError(`quantize takes one file, got ${positional.length}: ${positional.join(' ')}`);
+  const { values, bools, positional } = scanFlags('quantize', rest, new Set(Object.keys(QUANT_VALUE_FLAGS)), new Set(Object.keys(QUANT_BOOL_FLAGS)));
+  oneTarget('quantize', positional);
   const methodArg = values.get('--method');
   if (methodArg === undefined) throw new UsageError('quantize needs --method rtn|vq|rvq|pvq');
   const method = QUANT_METHOD_NAMES.find((m) => m === methodArg);
@@ -526,45 +462,18 @@ function checkRegex(flag: string, v: string): void {
 }
 
 function parsePruneArgs(rest: readonly string[]): PruneCommand {
-  const values = new Map<string, string>();
+  const { values, repeated, bools, positional } = scanFlags('prune', rest, new Set(Object.keys(PRUNE_VALUE_FLAGS)), new Set(Object.keys(PRUNE_BOOL_FLAGS)), PRUNE_REPEATABLE);
+  oneTarget('prune', positional);
   const moduleTypes: { name: string; pattern: string }[] = [];
-  const bools = new Set<string>();
-  const positional: string[] = [];
-  let flagsDone = false;
-  for (let i = 0; i < rest.length; i++) {
-    const a = rest[i]!;
-    if (flagsDone || a === '-' || !a.startsWith('-')) {
-      positional.push(a);
-      continue;
-    }
-    if (a === '--') {
-      flagsDone = true;
-      continue;
-    }
-    const eq = a.indexOf('=');
-    const flag = eq > 0 ? a.slice(0, eq) : a;
-    if (flag in PRUNE_VALUE_FLAGS) {
-      const v = eq > 0 ? a.slice(eq + 1) : rest[++i];
-      if (v === undefined) throw new UsageError(`${flag} needs a value`);
-      if (values.has(flag) && !PRUNE_REPEATABLE.has(flag)) throw new UsageError(`${flag} is given twice`);
-      values.set(flag, v);
-      if (flag === '--module-type') {
-        const at = v.indexOf('=');
-        const name = at > 0 ? v.slice(0, at) : '';
-        const pattern = at > 0 ? v.slice(at + 1) : '';
-        if (name === '' || pattern === '') throw new UsageError(`--module-type must be NAME=REGEX (e.g. attn=q_proj|k_proj); got "${v}"`);
-        checkRegex('--module-type', pattern);
-        if (moduleTypes.some((t) => t.name === name)) throw new UsageError(`--module-type "${name}" is given twice`);
-        moduleTypes.push({ name, pattern });
-      }
-    } else if (flag in PRUNE_BOOL_FLAGS && eq < 0) {
-      bools.add(flag);
-    } else {
-      throw new UsageError(`unknown option "${a}" for prune`);
-    }
+  for (const v of repeated.get('--module-type') ?? []) {
+    const at = v.indexOf('=');
+    const name = at > 0 ? v.slice(0, at) : '';
+    const pattern = at > 0 ? v.slice(at + 1) : '';
+    if (name === '' || pattern === '') throw new UsageError(`--module-type must be NAME=REGEX (e.g. attn=q_proj|k_proj); got "${v}"`);
+    checkRegex('--module-type', pattern);
+    if (moduleTypes.some((t) => t.name === name)) throw new UsageError(`--module-type "${name}" is given twice`);
+    moduleTypes.push({ name, pattern });
   }
-  if (positional.length === 0) throw new UsageError('prune needs a file, folder or URL');
-  if (positional.length > 1) throw new UsageError(`prune takes one file, got ${positional.length}: ${positional.join(' ')}`);
   const methodArg = values.get('--method');
   if (methodArg === undefined) throw new UsageError('prune needs --method magnitude|nm|lift|dimap');
   if (methodArg === 'wanda') {
@@ -572,7 +481,7 @@ function parsePruneArgs(rest: readonly string[]): PruneCommand {
   }
   const method = PRUNE_METHOD_NAMES.find((m) => m === methodArg);
   if (!method) throw new UsageError(`--method must be one of magnitude, nm, lift, dimap; got "${methodArg}"`);
-  for (const flag of [...values.keys(), ...bools]) {
+  for (const flag of [...values.keys(), ...repeated.keys(), ...bools]) {
     const only = PRUNE_VALUE_FLAGS[flag] ?? PRUNE_BOOL_FLAGS[flag];
     if (only && !only.includes(method)) throw new UsageError(`${flag} does not apply to --method ${method} (it is for ${only.join(', ')})`);
   }
@@ -677,6 +586,12 @@ function scanFlags(cmd: string, rest: readonly string[], valueFlags: ReadonlySet
     }
   }
   return out;
+}
+
+/** Exactly one file, folder or URL. */
+function oneTarget(cmd: string, positional: readonly string[]): void {
+  if (positional.length === 0) throw new UsageError(`${cmd} needs a file, folder or URL`);
+  if (positional.length > 1) throw new UsageError(`${cmd} takes one file, got ${positional.length}: ${positional.join(' ')}`);
 }
 
 function fileFlag(values: Map<string, string>, flag: string): string | undefined {

@@ -202,4 +202,23 @@ describe('weightlens errors and usage', () => {
     const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8'));
     expect(v.stdout).toBe(`weightlens ${pkg.version}\n`);
   });
+
+  it('every command reads its flags the same way: unknown, repeated and valueless flags are usage errors (exit 2)', async () => {
+    const cases: [string[], RegExp][] = [
+      [['info', 'a.safetensors', '--frobnicate'], /unknown option "--frobnicate" for info/],
+      [['info', 'a.safetensors', '--json=1'], /unknown option "--json=1" for info/],
+      [['info'], /info needs a file, folder or URL/],
+      [['info', 'a', 'b'], /info takes one file, got 2: a b/],
+      [['analyze', 'a.safetensors', '--fit', 'ww', '--fit=xmin_peak'], /--fit is given twice/],
+      [['analyze', 'a.safetensors', '--fit'], /--fit needs a value/],
+      [['quantize', 'a.safetensors', '--method', 'vq', '--k', '16', '--k', '32'], /--k is given twice/],
+      [['prune', 'a.safetensors', '--method', 'dimap', '--module-type', 'attn=q', '--module-type', 'attn=k'], /--module-type "attn" is given twice/],
+      [['prune', 'a.safetensors', '--method', 'magnitude', '--module-type', 'attn=q'], /--module-type does not apply to --method magnitude/],
+    ];
+    for (const [args, msg] of cases) {
+      const r = await cli(args);
+      expect(r.code, args.join(' ')).toBe(2);
+      expect(r.stderr, args.join(' ')).toMatch(msg);
+    }
+  });
 });
