@@ -1,4 +1,4 @@
-import { CancelledError, FormatError, LimitError, NotFoundError, toErrorInfo } from '../base/errors';
+import { FormatError, LimitError, NotFoundError } from '../base/errors';
 import { openModel } from '../formats/registry';
 import type { TensorSource } from '../formats/types';
 import { loadEvalSet, type EvalSet } from '../inference/eval-set';
@@ -8,13 +8,14 @@ import { createSession, type InferenceSession } from '../inference/ort';
 import type { ModelRef } from './job-types';
 import type {
   InferenceJob,
+  InferenceJobKind,
   InferenceJobOf,
   InferenceResultMap,
-  InferenceWorkerIn,
   InferenceWorkerOut,
   WeightSet,
 } from './inference-types';
 import { openSpec } from './open-spec';
+import { jobLoop } from './job-loop';
 import { SharedOpens } from './shared-open';
 
 /**
@@ -53,7 +54,6 @@ export function createInferenceRunner(post: InferencePost) {
   const sessions = new SharedOpens<InferenceSession>(false);
   const evalSets = new SharedOpens<EvalSet>();
   const files = new SharedOpens<TensorSource>();
-  const running = new Map<number, AbortController>();
 
   function getGraph(ref: ModelRef, signal: AbortSignal): Promise<Graph> {
     return graphs.get(ref.modelId, signal, async (s) => {
@@ -207,29 +207,10 @@ export function createInferenceRunner(post: InferencePost) {
     }
   }
 
-  async function handle(msg: InferenceWorkerIn): Promise<void> {
-    if (msg.type === 'cancel') {
-      running.get(msg.id)?.abort();
-      return;
-    }
-    const { id, job } = msg;
-    const ctrl = new AbortController();
-    running.set(id, ctrl);
-    const ctx: Ctx = {
-      signal: ctrl.signal,
-      progress: (done, total, label) => post({ type: 'progress', id, done, total, label }),
-      partial: (data) => post({ type: 'partial', id, data }),
-    };
-    try {
-      const out = await run(job, ctx);
-      if (ctrl.signal.aborted) throw new CancelledError();
-      post({ type: 'result', id, data: out.data, backend: out.provider === 'webgpu' ? 'webgpu' : 'cpu' }, out.transfer);
-    } catch (e) {
-      post({ type: 'error', id, error: toErrorInfo(e) });
-    } finally {
-      running.delete(id);
-    }
-  }
+  const handle = jobLoop<InferenceJob, InferenceResultMap[InferenceJobKind]>(post, async (job, ctx) => {
+    const out = await run(job, ctx);
+    return { data: out.data, backend: out.provider === 'webgpu' ? 'webgpu' : 'cpu', ...(out.transfer ? { transfer: out.transfer } : {}) };
+  });
 
   return { handle, openIds: () => [...new Set([...graphs.keys(), ...evalSets.keys(), ...files.keys()])] };
 }

@@ -1,9 +1,10 @@
-import { CancelledError, toErrorInfo, UnsupportedError, NotFoundError } from '../base/errors';
+import { UnsupportedError, NotFoundError } from '../base/errors';
 import { openModel } from '../formats/registry';
 import type { TensorSource } from '../formats/types';
 import { getGpuDevice } from '../gpu/device';
 import { tensorStats, type FirstPassStats } from '../math/tensor-stats';
-import type { Backend, Job, JobOf, JobResultMap, ModelRef, WorkerIn, WorkerOut } from './job-types';
+import type { Backend, Job, JobKind, JobOf, JobResultMap, ModelRef, WorkerOut } from './job-types';
+import { jobLoop } from './job-loop';
 import { openSpec } from './open-spec';
 import { SharedOpens } from './shared-open';
 import { runSpectraJob } from './spectra-job';
@@ -34,7 +35,6 @@ interface Outcome<K extends keyof JobResultMap> {
 
 export function createJobRunner(post: Post) {
   const models = new SharedOpens<TensorSource>();
-  const running = new Map<number, AbortController>();
 
   /** The model's source, opened once per worker and shared by the jobs that need it (see SharedOpens). */
   function getModel(ref: ModelRef, signal: AbortSignal): Promise<TensorSource> {
@@ -157,29 +157,7 @@ export function createJobRunner(post: Post) {
     }
   }
 
-  async function handle(msg: WorkerIn): Promise<void> {
-    if (msg.type === 'cancel') {
-      running.get(msg.id)?.abort();
-      return;
-    }
-    const { id, job } = msg;
-    const ctrl = new AbortController();
-    running.set(id, ctrl);
-    const ctx: JobContext = {
-      signal: ctrl.signal,
-      progress: (done, total, label) => post({ type: 'progress', id, done, total, label }),
-      partial: (data, transfer) => post({ type: 'partial', id, data }, transfer),
-    };
-    try {
-      const out = await run(job, ctx);
-      if (ctrl.signal.aborted) throw new CancelledError();
-      post({ type: 'result', id, data: out.data, backend: out.backend }, out.transfer);
-    } catch (e) {
-      post({ type: 'error', id, error: toErrorInfo(e) });
-    } finally {
-      running.delete(id);
-    }
-  }
+  const handle = jobLoop<Job, JobResultMap[JobKind]>(post, (job, ctx) => run(job, ctx) as Promise<{ data: JobResultMap[JobKind]; backend: Backend; transfer?: Transferable[] }>);
 
   return { handle, openModels: () => models.keys() };
 }
