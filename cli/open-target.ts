@@ -2,9 +2,17 @@ import { openHttpModel } from '../lib/io/http-source';
 import { openNodeModel } from '../lib/io/node/node-file-source';
 import { openModel, pickPrimary } from '../lib/formats/registry';
 import type { TensorSource } from '../lib/formats/types';
+import type { ModelInput } from '../lib/io/byte-source';
 
 export function isUrl(target: string): boolean {
   return /^https?:\/\//i.test(target);
+}
+
+/** A path (file or folder) or an http(s) URL as the format readers' input; close() releases its files. */
+export async function openInput(target: string): Promise<{ input: ModelInput; close(): Promise<void> }> {
+  if (isUrl(target)) return { input: await openHttpModel(target), close: async () => {} };
+  const input = await openNodeModel(target, (names) => pickPrimary(names));
+  return { input, close: () => input.close() };
 }
 
 /**
@@ -12,15 +20,11 @@ export function isUrl(target: string): boolean {
  * no tensor data is read, so `info` on a multi-GB file costs a few reads.
  */
 export async function openTarget(target: string): Promise<{ source: TensorSource; close(): Promise<void> }> {
-  if (isUrl(target)) {
-    const input = await openHttpModel(target);
-    return { source: await openModel(input), close: async () => {} };
-  }
-  const input = await openNodeModel(target, (names) => pickPrimary(names));
+  const { input, close } = await openInput(target);
   try {
-    return { source: await openModel(input), close: () => input.close() };
+    return { source: await openModel(input), close };
   } catch (e) {
-    await input.close();
+    await close();
     throw e;
   }
 }

@@ -4,14 +4,12 @@ import { buildMergedSafetensors, commonHalfDtype, summarizeMerge, type MergeSumm
 import { mergeModels, type MergeMethod, type TensorMergeStats } from '../../lib/analysis/merge/merge-methods';
 import type { UnmatchedTensor } from '../../lib/analysis/merge/pairing';
 import { safetensorsRawReader } from '../../lib/analysis/quant/export-quantized';
-import { openModel, pickPrimary } from '../../lib/formats/registry';
+import { openModel } from '../../lib/formats/registry';
 import type { TensorSource } from '../../lib/formats/types';
-import { openHttpModel } from '../../lib/io/http-source';
 import type { ModelInput } from '../../lib/io/byte-source';
-import { openNodeModel } from '../../lib/io/node/node-file-source';
 import type { MergeCommand } from '../args';
 import { fmtNum, fmtSize, table } from '../format-text';
-import { isUrl } from '../open-target';
+import { isUrl, openInput } from '../open-target';
 
 /**
  * `weightlens merge`: pairs the models' tensors by name and shape, merges every paired float
@@ -37,15 +35,13 @@ export function namingFile(path: string, e: unknown): Error {
 
 /** Opens a model file, folder or URL; every failure names the path. */
 export async function openModelPath(path: string): Promise<OpenedModel> {
-  let input: ModelInput & { close?: () => Promise<void> };
+  let opened: Awaited<ReturnType<typeof openInput>>;
   try {
-    input = isUrl(path) ? await openHttpModel(path) : await openNodeModel(path, (names) => pickPrimary(names));
+    opened = await openInput(path);
   } catch (e) {
     throw namingFile(path, e);
   }
-  const close = async () => {
-    await input.close?.();
-  };
+  const { input, close } = opened;
   try {
     return { path, input, source: await openModel(input), close };
   } catch (e) {

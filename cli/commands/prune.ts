@@ -4,12 +4,10 @@ import { buildMaskSafetensors, buildPrunedSafetensors, type PrunedTensor } from 
 import { pruneModel, selectPruneLayers, usesAllocation, type PruneModelResult } from '../../lib/analysis/prune/prune-model';
 import { DEFAULT_PRUNE_SETTINGS, type PruneSettings } from '../../lib/analysis/prune/prune-types';
 import { safetensorsRawReader, type ExportOptions } from '../../lib/analysis/quant/export-quantized';
-import { openModel, pickPrimary } from '../../lib/formats/registry';
-import { openHttpModel } from '../../lib/io/http-source';
-import { openNodeModel } from '../../lib/io/node/node-file-source';
+import { openModel } from '../../lib/formats/registry';
 import type { PruneArgs } from '../args';
 import { fmtNum, fmtSize, table } from '../format-text';
-import { isUrl } from '../open-target';
+import { isUrl, openInput } from '../open-target';
 
 /**
  * `weightlens prune`: prunes the model's weight matrices with one of the weight-only methods
@@ -104,15 +102,6 @@ function rowsOf(r: PruneModelResult): PruneRow[] {
     if (l.moduleType !== undefined) row.module_type = l.moduleType;
     return row;
   });
-}
-
-async function openInput(target: string) {
-  if (isUrl(target)) {
-    const input = await openHttpModel(target);
-    return { input, close: async () => {} };
-  }
-  const input = await openNodeModel(target, (names) => pickPrimary(names));
-  return { input, close: () => input.close() };
 }
 
 function progressLine(phase: string, done: number, total: number, name: string, t0: number): void {

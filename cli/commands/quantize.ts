@@ -7,12 +7,10 @@ import { DEFAULT_QUANT_SETTINGS, type QuantSettings } from '../../lib/analysis/q
 import {
   quantizeModel, selectQuantLayers, type LayerQuantOutcome, type ModelQuantTotals, type UsageSummary,
 } from '../../lib/analysis/quant/quantize-model';
-import { openModel, pickPrimary } from '../../lib/formats/registry';
-import { openHttpModel } from '../../lib/io/http-source';
-import { openNodeModel } from '../../lib/io/node/node-file-source';
+import { openModel } from '../../lib/formats/registry';
 import type { QuantizeArgs } from '../args';
 import { fmtNum, fmtSize, table } from '../format-text';
-import { isUrl } from '../open-target';
+import { isUrl, openInput } from '../open-target';
 
 /**
  * `weightlens quantize`: quantizes the model's weight matrices one at a time with one of the
@@ -136,15 +134,6 @@ function totalsOf(t: ModelQuantTotals): QuantizeTotals {
 function progressLine(done: number, total: number, name: string, fraction: number, t0: number): void {
   const secs = (performance.now() - t0) / 1000;
   process.stderr.write(`\r\x1b[Kquantizing ${done}/${total} (${Math.round(fraction * 100)}%, ${secs.toFixed(1)} s) ${name}`);
-}
-
-async function openInput(target: string) {
-  if (isUrl(target)) {
-    const input = await openHttpModel(target);
-    return { input, close: async () => {} };
-  }
-  const input = await openNodeModel(target, (names) => pickPrimary(names));
-  return { input, close: () => input.close() };
 }
 
 export async function collectQuantize(target: string, opts: QuantizeOptions): Promise<QuantizeResult> {
