@@ -8,6 +8,29 @@ export interface SliceMatrix {
   data: Float32Array;
 }
 
+/** Element offset of W[o, c] at kernel position (i, j) in a tensor stored in the layer's layout. */
+export type StoredOffset = (o: number, c: number, i: number, j: number) => number;
+
+/** The layer's stored-layout indexing (its slices' out / in / kh / kw in their order on disk). */
+export function storedOffset(layer: Layer): StoredOffset {
+  const { out, in: inC, kh, kw, layout } = layer.slices;
+  switch (layout) {
+    case 'oihw':
+    case 'oik':
+      return (o, c, i, j) => ((o * inC + c) * kh + i) * kw + j;
+    case 'iohw':
+      return (o, c, i, j) => ((c * out + o) * kh + i) * kw + j;
+    case 'hwio':
+      return (o, c, i, j) => ((i * kw + j) * inC + c) * out + o;
+    case 'kio':
+      return (o, c, i) => (i * inC + c) * out + o;
+    case 'io':
+      return (o, c) => c * out + o;
+    default: // 'oi' and 'unknown': stored [out, in] as far as orientation matters
+      return (o, c) => o * inC + c;
+  }
+}
+
 /**
  * Cuts a layer's decoded tensor (row-major in its stored shape) into its rf slice matrices, as
  * WeightWatcher's conv2D_Wmats does: W[:, :, i, j] for each kernel position, transposed when
@@ -22,28 +45,7 @@ export function layerMatrices(layer: Layer, data: Float32Array): SliceMatrix[] {
   }
   if (layer.kind === 'other' || M === 0) return [];
   const { out, in: inC, kh, kw } = s;
-  // Element offset of W[o, c] at kernel position (i, j) in the stored tensor.
-  let at: (o: number, c: number, i: number, j: number) => number;
-  switch (s.layout) {
-    case 'oihw':
-    case 'oik':
-      at = (o, c, i, j) => ((o * inC + c) * kh + i) * kw + j;
-      break;
-    case 'iohw':
-      at = (o, c, i, j) => ((c * out + o) * kh + i) * kw + j;
-      break;
-    case 'hwio':
-      at = (o, c, i, j) => ((i * kw + j) * inC + c) * out + o;
-      break;
-    case 'kio':
-      at = (o, c, i) => (i * inC + c) * out + o;
-      break;
-    case 'io':
-      at = (o, c) => c * out + o;
-      break;
-    default: // 'oi' and 'unknown': stored [out, in] as far as orientation matters
-      at = (o, c) => o * inC + c;
-  }
+  const at = storedOffset(layer);
   const outIsRows = out >= inC;
   const mats: SliceMatrix[] = [];
   for (let i = 0; i < kh; i++) {

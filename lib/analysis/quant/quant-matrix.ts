@@ -1,5 +1,6 @@
 import { UnsupportedError } from '../../base/errors';
 import type { Layer } from '../../model/layer';
+import { storedOffset, type StoredOffset } from '../../model/layer-matrices';
 
 /**
  * The matrix a quantizer sees: one row per output channel, its input weights along the row in
@@ -14,35 +15,12 @@ export interface QuantMatrix {
   data: Float32Array;
 }
 
-type At = (o: number, c: number, i: number, j: number) => number;
-
-function storedIndex(layer: Layer): { out: number; inC: number; kh: number; kw: number; at: At } {
+function storedIndex(layer: Layer): { out: number; inC: number; kh: number; kw: number; at: StoredOffset } {
   if (layer.kind === 'other' || layer.M === 0) {
     throw new UnsupportedError('quant-not-matrix', `${layer.name}: shape [${layer.tensor.shape.join(', ')}] is not a weight matrix or conv kernel, so it cannot be quantized as rows of input weights`);
   }
-  const { out, in: inC, kh, kw, layout } = layer.slices;
-  let at: At;
-  switch (layout) {
-    case 'oihw':
-    case 'oik':
-      at = (o, c, i, j) => ((o * inC + c) * kh + i) * kw + j;
-      break;
-    case 'iohw':
-      at = (o, c, i, j) => ((c * out + o) * kh + i) * kw + j;
-      break;
-    case 'hwio':
-      at = (o, c, i, j) => ((i * kw + j) * inC + c) * out + o;
-      break;
-    case 'kio':
-      at = (o, c, i) => (i * inC + c) * out + o;
-      break;
-    case 'io':
-      at = (o, c) => c * out + o;
-      break;
-    default: // 'oi' and 'unknown' 2-D matrices: rows as stored
-      at = (o, c) => o * inC + c;
-  }
-  return { out, inC, kh, kw, at };
+  const { out, in: inC, kh, kw } = layer.slices;
+  return { out, inC, kh, kw, at: storedOffset(layer) };
 }
 
 /** The layer's decoded tensor (stored layout, row-major) as a QuantMatrix. */
