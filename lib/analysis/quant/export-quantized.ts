@@ -10,7 +10,7 @@ import { writeSafetensors, type SafetensorsTensorInput } from '../../formats/wri
 import type { ModelInput } from '../../io/byte-source';
 import type { Layer, WeightLayout } from '../../model/layer';
 import { pvqDequantize } from './pvq';
-import { quantError } from './quant-metrics';
+import { quantError, subErrors } from './quant-metrics';
 import type { LayerQuantResult, QuantSettings, VqStage } from './quantize-layer';
 
 /**
@@ -78,20 +78,6 @@ function roundArrayF16(a: Float32Array, what: string): Float32Array {
       throw new UnsupportedError('quant-f16-range', `${what} holds ${v}, outside float16's range (±${F16_MAX}), so it cannot be stored as F16`);
     }
     out[i] = roundF16(v);
-  }
-  return out;
-}
-
-function subErrors(a: Float32Array, b: Float32Array, len: number): Float32Array {
-  const n = a.length / len;
-  const out = new Float32Array(n);
-  for (let i = 0; i < n; i++) {
-    let e = 0;
-    for (let t = 0; t < len; t++) {
-      const v = a[i * len + t]! - b[i * len + t]!;
-      e += v * v;
-    }
-    out[i] = e;
   }
   return out;
 }

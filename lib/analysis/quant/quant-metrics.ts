@@ -37,6 +37,21 @@ export function quantError(original: ArrayLike<number>, reconstructed: ArrayLike
   return { mse, relFrobenius, sqnrDb };
 }
 
+/** Squared error ‖a − b‖² of each run of `len` consecutive values (a sub-vector, or one weight when len = 1). */
+export function subErrors(a: Float32Array, b: Float32Array, len: number): Float32Array {
+  const n = a.length / len;
+  const out = new Float32Array(n);
+  for (let i = 0; i < n; i++) {
+    let e = 0;
+    for (let t = 0; t < len; t++) {
+      const v = a[i * len + t]! - b[i * len + t]!;
+      e += v * v;
+    }
+    out[i] = e;
+  }
+  return out;
+}
+
 export interface CodewordUsage {
   counts: Uint32Array;
   /** Shannon entropy of the usage distribution, bits. */

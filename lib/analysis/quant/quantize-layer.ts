@@ -1,7 +1,7 @@
 import { CancelledError, UnsupportedError } from '../../base/errors';
 import { kmeans, type KmeansOptions, type KmeansResult } from '../../math/kmeans';
 import { Rng } from '../../base/rng';
-import { codewordUsage, quantError, type CodewordUsage, type QuantError } from './quant-metrics';
+import { codewordUsage, quantError, subErrors, type CodewordUsage, type QuantError } from './quant-metrics';
 import { quantizeRtn, type RtnResult } from './rtn';
 import { vqCandidates } from './vq-candidates';
 import { pvqQuantize, type PvqResult } from './pvq';
@@ -317,16 +317,3 @@ function ambiguityOf(data: Float32Array, rows: number, cols: number, s: QuantSet
   return { nCand, ratio, margin, candidates, weights, flippable };
 }
 
-function subErrors(a: Float32Array, b: Float32Array, len: number): Float32Array {
-  const n = a.length / len;
-  const out = new Float32Array(n);
-  for (let i = 0; i < n; i++) {
-    let e = 0;
-    for (let t = 0; t < len; t++) {
-      const v = a[i * len + t]! - b[i * len + t]!;
-      e += v * v;
-    }
-    out[i] = e;
-  }
-  return out;
-}
