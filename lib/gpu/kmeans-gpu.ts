@@ -1,6 +1,6 @@
 import { CancelledError, UnsupportedError } from '../base/errors';
 import { Rng } from '../base/rng';
-import { kmeansPlusPlus, type KmeansOptions, type KmeansResult } from '../math/kmeans';
+import { centresFromSums, kmeansPlusPlus, type KmeansOptions, type KmeansResult } from '../math/kmeans';
 import { checkCodebookShapes } from '../math/nearest-codeword';
 import { createNearestCodewordSearch, NEAREST_GPU_MAX_D } from './nearest-codeword-gpu';
 
@@ -81,7 +81,7 @@ export async function lloydGpu(
     let iterations = 0;
     while (iterations < maxIter) {
       if (signal?.aborted) throw new CancelledError();
-      updateCentres(x, n, d, k, dist, codebook, sums, counts);
+      centresFromSums(x, n, d, k, dist, codebook, sums, counts);
       iterations++;
       const prev = objective;
       objective = await assignStep();
@@ -95,25 +95,3 @@ export async function lloydGpu(
   }
 }
 
-/**
- * Means in float64 from the last assignment step's sums; an empty codeword moves onto the point
- * farthest from its own centre (lowest index on ties), that point's distance zeroed so no two
- * empty codewords take it — the rule of lib/math/kmeans.ts, restated because kmeans.ts keeps its
- * update private.
- */
-function updateCentres(
-  x: Float32Array, n: number, d: number, k: number, dist: Float64Array,
-  codebook: Float32Array, sums: Float64Array, counts: Uint32Array,
-): void {
-  for (let j = 0; j < k; j++) {
-    const cnt = counts[j]!;
-    if (cnt > 0) {
-      for (let t = 0; t < d; t++) codebook[j * d + t] = sums[j * d + t]! / cnt;
-      continue;
-    }
-    let far = 0;
-    for (let i = 1; i < n; i++) if (dist[i]! > dist[far]!) far = i;
-    for (let t = 0; t < d; t++) codebook[j * d + t] = x[far * d + t]!;
-    dist[far] = 0;
-  }
-}

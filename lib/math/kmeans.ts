@@ -192,13 +192,25 @@ function updateCentres(
     const so = j * d;
     for (let t = 0; t < d; t++) sums[so + t] = sums[so + t]! + x[i * d + t]!;
   }
+  centresFromSums(x, n, d, k, dist, codebook, sums, counts);
+}
+
+/**
+ * The Lloyd update from per-codeword float64 sums and counts: each codeword becomes its mean; an
+ * empty one moves onto the point farthest from its own centre (lowest index on ties), that
+ * point's distance zeroed so no two empty codewords take it (the rule at the top of the file).
+ * Shared by the GPU k-means, which accumulates the sums as it reads assignments back.
+ */
+export function centresFromSums(
+  x: Float32Array, n: number, d: number, k: number, dist: Float64Array,
+  codebook: Float32Array, sums: Float64Array, counts: Uint32Array,
+): void {
   for (let j = 0; j < k; j++) {
     const cnt = counts[j]!;
     if (cnt > 0) {
       for (let t = 0; t < d; t++) codebook[j * d + t] = sums[j * d + t]! / cnt;
       continue;
     }
-    // Empty cluster: move it onto the farthest point (see the rule at the top of the file).
     let far = 0;
     for (let i = 1; i < n; i++) if (dist[i]! > dist[far]!) far = i;
     for (let t = 0; t < d; t++) codebook[j * d + t] = x[far * d + t]!;
