@@ -1,8 +1,10 @@
 import { CancelledError, UnsupportedError } from '../../base/errors';
 import type { Rng } from '../../base/rng';
-import { hasWasmSimd } from '../../platform/has-wasm-simd';
 import { KMEANS_KERNELS_WASM_BASE64 } from './kmeans-kernels-wasm';
 import { useWasmKernel, type CpuKernel } from './spectra-kernels';
+import { SimdModule } from './simd-module';
+
+const MODULE = new SimdModule(KMEANS_KERNELS_WASM_BASE64);
 
 /**
  * The WebAssembly SIMD k-means kernels (source: kmeans-kernels.as.ts): loading, linear-memory
@@ -64,47 +66,19 @@ interface Exports {
   update(x: number, n: number, d: number, k: number, assign: number, dist: number, sums: number, counts: number, cb: number, maxd: number): number;
 }
 
-/** undefined: not compiled yet; null: cannot run in this realm. */
-let compiled: WebAssembly.Module | null | undefined;
-/** A synchronous compile was refused (a browser's main thread): only loadKmeansKernels() can compile. */
-let syncRefused = false;
 let live: Exports | null = null;
 /** A run holds `live` (an onIteration callback may start another k-means: that one gets its own instance). */
 let busy = false;
 
-function decodeBase64(b64: string): Uint8Array<ArrayBuffer> {
-  const bin = atob(b64);
-  const out = new Uint8Array(bin.length);
-  for (let i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i);
-  return out;
-}
-
 function kernelModule(): WebAssembly.Module | null {
-  if (compiled === undefined && !syncRefused) {
-    if (!hasWasmSimd()) {
-      compiled = null;
-    } else {
-      try {
-        compiled = new WebAssembly.Module(decodeBase64(KMEANS_KERNELS_WASM_BASE64));
-      } catch {
-        syncRefused = true; // a browser's main thread refuses synchronous compiles of this size
-      }
-    }
-  }
-  return compiled ?? null;
+  return MODULE.get();
 }
 
 /** Compiles and instantiates the kernels asynchronously (allowed everywhere); resolves to whether they can run. */
 export async function loadKmeansKernels(): Promise<boolean> {
-  if (compiled === undefined) {
-    try {
-      compiled = hasWasmSimd() ? await WebAssembly.compile(decodeBase64(KMEANS_KERNELS_WASM_BASE64)) : null;
-    } catch {
-      compiled = null;
-    }
-  }
-  if (compiled && !live) live = (await WebAssembly.instantiate(compiled, {})).exports as unknown as Exports;
-  return compiled !== null;
+  const mod = await MODULE.load();
+  if (mod && !live) live = (await WebAssembly.instantiate(mod, {})).exports as unknown as Exports;
+  return mod !== null;
 }
 
 /** Whether the k-means WASM kernels can run here (WebAssembly SIMD present and the module compiles). */

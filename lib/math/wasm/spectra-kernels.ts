@@ -1,6 +1,8 @@
 import { UnsupportedError } from '../../base/errors';
-import { hasWasmSimd } from '../../platform/has-wasm-simd';
 import { SPECTRA_KERNELS_WASM_BASE64 } from './spectra-kernels-wasm';
+import { SimdModule } from './simd-module';
+
+const MODULE = new SimdModule(SPECTRA_KERNELS_WASM_BASE64);
 
 /**
  * The WebAssembly SIMD spectra kernels (source: spectra-kernels.as.ts): loading, linear-memory
@@ -49,10 +51,6 @@ interface KernelExports {
 const QL_PAIR_STATE_BYTES = 128;
 
 let defaultKernel: CpuKernel = 'auto';
-/** undefined: not compiled yet; null: cannot run in this realm. */
-let compiled: WebAssembly.Module | null | undefined;
-/** A synchronous compile was refused (a browser's main thread): only loadWasmKernels() can compile. */
-let syncRefused = false;
 let live: KernelExports | null = null;
 /** A wasmWindows() matrix occupies the memory: other calls run the TS kernels until it is released. */
 let windowsOpen = false;
@@ -62,45 +60,16 @@ export function setDefaultCpuKernel(kernel: CpuKernel): void {
   defaultKernel = kernel;
 }
 
-function decodeBase64(b64: string): Uint8Array<ArrayBuffer> {
-  const bin = atob(b64);
-  const out = new Uint8Array(bin.length);
-  for (let i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i);
-  return out;
-}
-
-/**
- * The compiled module, compiled on first use synchronously because gram() and eigvalsh() are;
- * null when the realm lacks WASM SIMD. Some browsers refuse synchronous compiles of modules over
- * a few KiB on the main thread (older Chrome: 4 KiB; workers, where the spectra run, have no such
- * limit): there, await loadWasmKernels() first, or the TS kernels run.
- */
+/** The compiled module (synchronously on first use, as gram() and eigvalsh() are; see SimdModule). */
 function kernelModule(): WebAssembly.Module | null {
-  if (compiled === undefined && !syncRefused) {
-    if (!hasWasmSimd()) {
-      compiled = null;
-    } else {
-      try {
-        compiled = new WebAssembly.Module(decodeBase64(SPECTRA_KERNELS_WASM_BASE64));
-      } catch {
-        syncRefused = true;
-      }
-    }
-  }
-  return compiled ?? null;
+  return MODULE.get();
 }
 
 /** Compiles and instantiates the kernels asynchronously (allowed everywhere); resolves to whether they can run. */
 export async function loadWasmKernels(): Promise<boolean> {
-  if (compiled === undefined) {
-    try {
-      compiled = hasWasmSimd() ? await WebAssembly.compile(decodeBase64(SPECTRA_KERNELS_WASM_BASE64)) : null;
-    } catch {
-      compiled = null;
-    }
-  }
-  if (compiled && !live) live = (await WebAssembly.instantiate(compiled, {})).exports as unknown as KernelExports;
-  return compiled !== null;
+  const mod = await MODULE.load();
+  if (mod && !live) live = (await WebAssembly.instantiate(mod, {})).exports as unknown as KernelExports;
+  return mod !== null;
 }
 
 /** Whether the WASM kernels can run here (WebAssembly SIMD present and the module compiles). */
