@@ -1,4 +1,5 @@
 'use client';
+import { canvasUrl } from './canvas-url';
 import { useMemo, useRef } from 'react';
 import { formatStat } from '@/lib/charts/format-number';
 import type { AbsHeatmap } from '@/lib/charts/spectra/abs-heatmap';
@@ -15,16 +16,7 @@ export function MatrixHeatmap({ heatmap, windows, name, layer }: { heatmap: AbsH
   const [boxRef, width] = useElementWidth<HTMLDivElement>(420);
   const svgRef = useRef<SVGSVGElement | null>(null);
   const m = useMemo(() => heatmapChart(heatmap, windows, width), [heatmap, windows, width]);
-  const href = useMemo(() => {
-    if (typeof document === 'undefined') return '';
-    const c = document.createElement('canvas');
-    c.width = heatmap.width;
-    c.height = heatmap.height;
-    const ctx = c.getContext('2d');
-    if (!ctx) return '';
-    ctx.putImageData(new ImageData(heatmapRgba(heatmap) as Uint8ClampedArray<ArrayBuffer>, heatmap.width, heatmap.height), 0, 0);
-    return c.toDataURL('image/png');
-  }, [heatmap]);
+  const href = useMemo(() => canvasUrl(heatmapRgba(heatmap), heatmap.width, heatmap.height), [heatmap]);
   return (
     <section className="card sp-chart" data-testid="matrix-heatmap" data-windows={windows.length}>
       <div className="card-head">

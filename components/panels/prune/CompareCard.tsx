@@ -4,7 +4,7 @@ import { DIFF_COLORS, maskDiffImage } from '@/lib/charts/prune/mask-image';
 import type { Mask } from '@/lib/jobs/job-types';
 import { ExportButtons } from '../../ui/ExportButtons';
 import { useElementWidth } from '../../ui/use-element-width';
-import { canvasUrl } from './canvas-url';
+import { canvasUrl } from '@/components/charts/canvas-url';
 
 const rgb = (c: readonly number[]) => `rgb(${c.join(',')})`;
 

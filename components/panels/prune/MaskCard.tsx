@@ -5,7 +5,7 @@ import { maskImage } from '@/lib/charts/prune/mask-image';
 import type { Mask } from '@/lib/jobs/job-types';
 import { ExportButtons } from '../../ui/ExportButtons';
 import { useElementWidth } from '../../ui/use-element-width';
-import { canvasUrl } from './canvas-url';
+import { canvasUrl } from '@/components/charts/canvas-url';
 
 /** Weights per side of the zoomed inset: exact pixels, one per weight. */
 export const MASK_ZOOM_ROWS = 48;

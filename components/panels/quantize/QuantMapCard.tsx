@@ -1,4 +1,5 @@
 'use client';
+import { canvasUrl } from '@/components/charts/canvas-url';
 import { zoomKeys } from '@/components/charts/use-chart-keys';
 import { useMemo, useRef, useState } from 'react';
 import { formatStat } from '@/lib/charts/format-number';
@@ -16,17 +17,6 @@ const TITLES: Record<MapKind, string> = {
   error: 'Error per sub-vector',
   ambiguity: 'VQ4DiT ambiguity d₁/d₂',
 };
-
-function dataUrl(rgba: Uint8ClampedArray, w: number, h: number): string {
-  if (typeof document === 'undefined' || w === 0 || h === 0) return '';
-  const c = document.createElement('canvas');
-  c.width = w;
-  c.height = h;
-  const ctx = c.getContext('2d');
-  if (!ctx) return '';
-  ctx.putImageData(new ImageData(rgba as Uint8ClampedArray<ArrayBuffer>, w, h), 0, 0);
-  return c.toDataURL('image/png');
-}
 
 /**
  * One of the three aligned maps of a quantized layer: the overview (whole layer, rows down,
@@ -51,7 +41,7 @@ export function QuantMapCard({
   const [boxRef, width] = useElementWidth<HTMLDivElement>(480);
   const svgRef = useRef<SVGSVGElement | null>(null);
   const [hover, setHover] = useState<string | null>(null);
-  const overview = useMemo(() => dataUrl(mapRgba(maps, kind, colors, scale), maps.width, maps.height), [maps, kind, colors, scale]);
+  const overview = useMemo(() => canvasUrl(mapRgba(maps, kind, colors, scale), maps.width, maps.height), [maps, kind, colors, scale]);
   // Zoom region: cells in map coordinates (map cells are downsampled blocks when !exact).
   const region = useMemo(() => {
     if (!zoom) return null;
@@ -59,7 +49,7 @@ export function QuantMapCard({
     const w = Math.min(ZOOM_COLS, maps.width);
     const r0 = Math.max(0, Math.min(maps.height - h, Math.floor(zoom.row / maps.fy) - (h >> 1)));
     const c0 = Math.max(0, Math.min(maps.width - w, Math.floor(zoom.col / maps.fx) - (w >> 1)));
-    return { r0, c0, h, w, href: dataUrl(mapRgba(maps, kind, colors, scale, r0, c0, h, w), w, h) };
+    return { r0, c0, h, w, href: canvasUrl(mapRgba(maps, kind, colors, scale, r0, c0, h, w), w, h) };
   }, [zoom, maps, kind, colors, scale]);
 
   const pad = { l: 40, t: 6, b: 22 };
