@@ -1,4 +1,5 @@
 'use client';
+import { ViewHead } from '../ViewHead';
 import { useCallback, useEffect, useMemo } from 'react';
 import type { SparsityInput } from '@/lib/charts/prune/sparsity-chart';
 import { isWeightMatrix, type Layer } from '@/lib/model/layer';
@@ -132,28 +133,16 @@ export function PruneView() {
 
   return (
     <div className="quantize-view" data-testid="prune-view" data-model={model?.id ?? ''}>
-      <div className="sp-head">
-        <h2>Prune</h2>
-        {model && <span className="mono">{model.label}</span>}
-        {models.length > 1 && (
-          <select value={model?.id ?? ''} onChange={(e) => update({ model: e.target.value, layer: null, zoom: null })} aria-label="Model" data-testid="prune-model">
-            {models.map((m) => (
-              <option key={m.id} value={m.id}>
-                {m.label}
-              </option>
-            ))}
-          </select>
-        )}
-        {layers.length > 0 && (
-          <select value={layer?.name ?? ''} onChange={(e) => update({ layer: e.target.value, zoom: null })} aria-label="Layer" data-testid="prune-layer">
-            {layers.map((l) => (
-              <option key={l.name} value={l.name}>
-                {l.name} [{l.tensor.shape.join('×')}]
-              </option>
-            ))}
-          </select>
-        )}
-      </div>
+      <ViewHead
+        title="Prune"
+        model={model}
+        models={models}
+        onModel={(id) => update({ model: id, layer: null, zoom: null })}
+        layers={layers}
+        layer={layer}
+        onLayer={(name) => update({ layer: name, zoom: null })}
+        testId="prune"
+      />
       <PruneControls settings={params.settings} onChange={(s) => update({ settings: s })} compare={params.compare} onCompare={(c) => update({ compare: c })} wandaReason={evalInputs.actNorms ? null : (evalInputs.reason ?? 'no activations yet')} />
       <ExportCaptionProvider model={model?.label ?? params.model ?? ''} settings={[layer ? `layer ${layer.name}` : '', settingsText(params.settings), params.compare ? `compared with ${settingsText(params.compare)}` : ''].filter(Boolean).join(' · ')}>{body}</ExportCaptionProvider>
     </div>

@@ -1,4 +1,5 @@
 'use client';
+import { ViewHead } from '../ViewHead';
 import { useCallback, useEffect, useMemo } from 'react';
 import { codewordColors } from '@/lib/charts/quant/codeword-colors';
 import { errorScale } from '@/lib/charts/quant/map-image';
@@ -150,28 +151,16 @@ export function QuantizeView() {
 
   return (
     <div className="quantize-view" data-testid="quantize-view" data-model={model?.id ?? ''}>
-      <div className="sp-head">
-        <h2>Quantize</h2>
-        {model && <span className="mono">{model.label}</span>}
-        {models.length > 1 && (
-          <select value={model?.id ?? ''} onChange={(e) => update({ model: e.target.value, layer: null, zoom: null })} aria-label="Model" data-testid="quant-model">
-            {models.map((m) => (
-              <option key={m.id} value={m.id}>
-                {m.label}
-              </option>
-            ))}
-          </select>
-        )}
-        {layers.length > 0 && (
-          <select value={layer?.name ?? ''} onChange={(e) => update({ layer: e.target.value, zoom: null })} aria-label="Layer" data-testid="quant-layer">
-            {layers.map((l) => (
-              <option key={l.name} value={l.name}>
-                {l.name} [{l.tensor.shape.join('×')}]
-              </option>
-            ))}
-          </select>
-        )}
-      </div>
+      <ViewHead
+        title="Quantize"
+        model={model}
+        models={models}
+        onModel={(id) => update({ model: id, layer: null, zoom: null })}
+        layers={layers}
+        layer={layer}
+        onLayer={(name) => update({ layer: name, zoom: null })}
+        testId="quant"
+      />
       <QuantControls settings={params.settings} cols={result && layer && result.tensor === layer.tensor.name ? result.cols : layer ? layer.slices.in * layer.slices.kh * layer.slices.kw : null} onChange={setSettings} />
       <ExportCaptionProvider model={model?.label ?? params.model ?? ''} settings={[layer ? `layer ${layer.name}` : '', quantSettingsRows(params.settings).map(([k, v]) => `${k} ${v}`).join(', ')].filter(Boolean).join(' · ')}>{body}</ExportCaptionProvider>
     </div>

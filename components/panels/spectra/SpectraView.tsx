@@ -1,4 +1,5 @@
 'use client';
+import { ViewHead } from '../ViewHead';
 import { useCallback, useDeferredValue, useEffect, useMemo, useRef } from 'react';
 import type { EsdMode } from '@/lib/charts/spectra/esd-chart';
 import { getComputePool } from '@/lib/jobs/compute-client';
@@ -186,18 +187,7 @@ export function SpectraView() {
       data-first-layer-ms={run?.firstLayerMs ?? ''}
       data-started-at={run?.startedAt ?? ''}
     >
-      <div className="sp-head">
-        <h2>Spectra</h2>
-        {model && <span className="mono">{model.label}</span>}
-        {models.length > 1 && (
-          <select value={model?.id ?? ''} onChange={(e) => update({ model: e.target.value, layer: null })} aria-label="Model" data-testid="spectra-model">
-            {models.map((m) => (
-              <option key={m.id} value={m.id}>
-                {m.label}
-              </option>
-            ))}
-          </select>
-        )}
+      <ViewHead title="Spectra" model={model} models={models} onModel={(id) => update({ model: id, layer: null })} testId="spectra">
         <select value={params.compare ?? ''} onChange={(e) => update({ compare: e.target.value || null })} aria-label="Compare with" data-testid="spectra-compare">
           <option value="">Compare with…</option>
           {models
@@ -215,7 +205,7 @@ export function SpectraView() {
           {params.compare && !models.some((m) => m.id === params.compare) && !(demos ?? []).some((d) => d.id === params.compare) && <option value={params.compare}>{params.compare}</option>}
         </select>
         <SpectraControls settings={params.settings} onChange={(s: SpectraSettings) => update({ settings: s })} />
-      </div>
+      </ViewHead>
       <ExportCaptionProvider model={model?.label ?? params.model ?? ''} settings={[params.layer ? `layer ${params.layer}` : '', `ESD ${params.esd}`, settingsText(params.settings)].filter(Boolean).join(' · ')}>{body}</ExportCaptionProvider>
     </div>
   );
