@@ -1,4 +1,5 @@
 'use client';
+import { toMarkdown } from '@/lib/charts/table-text';
 import { useRef, useState } from 'react';
 import { AddTableToReport } from '../../ui/AddTableToReport';
 import { formatCount, formatStat } from '@/lib/charts/format-number';
@@ -22,18 +23,13 @@ export function summaryRows(r: QuantLayerResult, model: string): [string, string
   return rows;
 }
 
-export function toMarkdown(rows: [string, string][]): string {
-  const esc = (s: string) => s.replace(/\|/g, '\\|');
-  return ['| setting | value |', '| --- | --- |', ...rows.map(([k, v]) => `| ${esc(k)} | ${esc(v)} |`)].join('\n');
-}
-
 /** Headline metrics and the settings table a user can paste into a report. */
 export function QuantSummary({ result: r, model }: { result: QuantLayerResult; model: string }) {
   const [copied, setCopied] = useState<string | null>(null);
   const tableRef = useRef<HTMLTableElement>(null);
   const rows = summaryRows(r, model);
   const copy = (kind: 'md' | 'tsv') => {
-    const text = kind === 'md' ? toMarkdown(rows) : rows.map((x) => x.join('\t')).join('\n');
+    const text = kind === 'md' ? toMarkdown({ header: ['setting', 'value'], rows }) : rows.map((x) => x.join('\t')).join('\n');
     void navigator.clipboard?.writeText(text).then(
       () => setCopied(kind === 'md' ? 'Markdown copied' : 'TSV copied'),
       () => setCopied('copy refused by the browser'),
