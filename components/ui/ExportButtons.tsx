@@ -1,6 +1,6 @@
 'use client';
 import { useEffect, useRef, useState, type RefObject } from 'react';
-import { buildExportSvg } from '@/lib/charts/export-svg';
+import { buildExportSvg, exportColors } from '@/lib/charts/export-svg';
 import { useReport } from '@/lib/state/report-store';
 import { sanitizeSvg } from '../panels/report/sanitize-report';
 import { useExportCaption } from './export-caption';
@@ -65,10 +65,9 @@ export function ExportButtons({ svgRef, name, title, caption }: { svgRef: RefObj
     const box = svg.getBoundingClientRect();
     // The export keeps the theme on screen: its background and text are the chart's own colours.
     const theme = window.getComputedStyle(svg);
-    const colors = { background: theme.getPropertyValue('--chart-bg'), title: theme.getPropertyValue('--chart-ink'), caption: theme.getPropertyValue('--chart-ink-2') };
+    const colors = exportColors({ background: theme.getPropertyValue('--chart-bg'), title: theme.getPropertyValue('--chart-ink'), caption: theme.getPropertyValue('--chart-ink-2') });
     const root = buildExportSvg(svg, { title: t, caption: lines, width: box.width, height: box.height, getComputedStyle: (el) => window.getComputedStyle(el), colors });
-    const background = root.querySelector('[data-export="background"]')?.getAttribute('style')?.match(/fill:([^;]+)/)?.[1] ?? '#ffffff';
-    return { text: new XMLSerializer().serializeToString(root), width: Number(root.getAttribute('width')), height: Number(root.getAttribute('height')), title: t, caption: lines.filter(Boolean), background };
+    return { text: new XMLSerializer().serializeToString(root), width: Number(root.getAttribute('width')), height: Number(root.getAttribute('height')), title: t, caption: lines.filter(Boolean), background: colors.background };
   };
 
   const statusTimer = useRef<ReturnType<typeof setTimeout> | null>(null);

@@ -166,13 +166,18 @@ export function safeColor(v: string | undefined, fallback: string): string {
   return /^#[0-9a-f]{3,8}$/i.test(t) || /^rgba?\([\d.,\s%]+\)$/i.test(t) ? t : fallback;
 }
 
+/** The export's background, title and caption colours: the given ones where safe, light otherwise. */
+export function exportColors(c?: Partial<ExportSvgOptions['colors']>): NonNullable<ExportSvgOptions['colors']> {
+  return {
+    background: safeColor(c?.background, LIGHT_EXPORT_COLORS.background),
+    title: safeColor(c?.title, LIGHT_EXPORT_COLORS.title),
+    caption: safeColor(c?.caption, LIGHT_EXPORT_COLORS.caption),
+  };
+}
+
 export function buildExportSvg(svg: SVGSVGElement, opts: ExportSvgOptions): SVGSVGElement {
   const doc = svg.ownerDocument;
-  const colors = {
-    background: safeColor(opts.colors?.background, LIGHT_EXPORT_COLORS.background),
-    title: safeColor(opts.colors?.title, LIGHT_EXPORT_COLORS.title),
-    caption: safeColor(opts.colors?.caption, LIGHT_EXPORT_COLORS.caption),
-  };
+  const colors = exportColors(opts.colors);
   const clone = svg.cloneNode(true) as SVGSVGElement;
   inlineStyles(svg, clone, opts.getComputedStyle);
   for (const img of Array.from(clone.getElementsByTagNameNS(SVG_NS, 'image'))) {
