@@ -15,7 +15,7 @@ import type {
   WeightSet,
 } from './inference-types';
 import { openSpec } from './open-spec';
-import { jobLoop } from './job-loop';
+import { jobLoop, type JobLoopContext } from './job-loop';
 import { SharedOpens } from './shared-open';
 
 /**
@@ -30,11 +30,7 @@ export type InferencePost = (msg: InferenceWorkerOut, transfer?: Transferable[])
 /** onnxruntime takes the whole graph as one buffer, and protobuf caps a message at 2 GiB. */
 export const MAX_GRAPH_BYTES = 2 ** 31 - 1;
 
-interface Ctx {
-  signal: AbortSignal;
-  progress(done: number, total: number, label?: string): void;
-  partial(data: unknown): void;
-}
+type Ctx = JobLoopContext;
 
 interface Graph {
   file: string;

@@ -4,7 +4,7 @@ import type { TensorSource } from '../formats/types';
 import { getGpuDevice } from '../gpu/device';
 import { tensorStats, type FirstPassStats } from '../math/tensor-stats';
 import type { Backend, Job, JobKind, JobOf, JobResultMap, ModelRef, WorkerOut } from './job-types';
-import { jobLoop } from './job-loop';
+import { jobLoop, type JobLoopContext } from './job-loop';
 import { openSpec } from './open-spec';
 import { SharedOpens } from './shared-open';
 import { runSpectraJob } from './spectra-job';
@@ -21,11 +21,7 @@ import { runMergeAnalysis, runMergeExport, runMergeWeights } from './merge-job';
 
 export type Post = (msg: WorkerOut, transfer?: Transferable[]) => void;
 
-interface JobContext {
-  signal: AbortSignal;
-  progress(done: number, total: number, label?: string): void;
-  partial(data: unknown, transfer?: Transferable[]): void;
-}
+type JobContext = JobLoopContext;
 
 interface Outcome<K extends keyof JobResultMap> {
   data: JobResultMap[K];
