@@ -123,6 +123,89 @@ export const CHART_COLORS: Record<Theme, ChartColors> = {
   },
 };
 
+/**
+ * The page's own colours (backgrounds, text, lines, states), by CSS custom property name without
+ * the leading dashes; written with the chart colours by themeCss so each theme is stated once.
+ */
+export const UI_COLORS: Record<Theme, Readonly<Record<string, string>>> = {
+  light: {
+    'bg': '#f6f7f9',
+    'panel': '#ffffff',
+    'ink': '#1d2330',
+    'ink-2': '#475467',
+    'muted': '#5d6679',
+    'line': '#e3e6ec',
+    'line-strong': '#b9c0cc',
+    'accent': '#3b5bdb',
+    'accent-hover': '#324fc4',
+    'accent-soft': '#e8edff',
+    'on-accent': '#ffffff',
+    'ok': '#2b8a3e',
+    'ok-soft': '#e6f7ec',
+    'warn': '#b93a06',
+    'warn-soft': '#fff4e5',
+    'warn-ink': '#8a5300',
+    'err': '#c92a2a',
+    'err-soft': '#fff1f1',
+    'err-line': '#f5c2c2',
+    'hover': '#eceff4',
+    'hover-strong': '#dde2ea',
+    'th-bg': '#f2f4f7',
+    'row-line': '#f0f2f5',
+    'row-hover': '#f6f8ff',
+    'input-bg': '#ffffff',
+    'track': '#eef0f4',
+    'badge-bg': '#eef0f4',
+    'badge-ink': '#344054',
+    'dot-idle': '#8c96a8',
+    'dot-busy': '#d08700',
+    'over-bg': '#fff4f0',
+    'over-line': '#f3b9a5',
+    'under-bg': '#eef5ff',
+    'under-line': '#a9c3f0',
+    'focus': '#3b5bdb',
+    'dropzone-line': '#c7cedb',
+  },
+  dark: {
+    'bg': '#0f131b',
+    'panel': '#171c26',
+    'ink': '#e6e9ef',
+    'ink-2': '#c3c9d4',
+    'muted': '#a3acbb',
+    'line': '#2c3444',
+    'line-strong': '#4a5468',
+    'accent': '#8ea6ff',
+    'accent-hover': '#a8baff',
+    'accent-soft': '#232d52',
+    'on-accent': '#0f131b',
+    'ok': '#69db7c',
+    'ok-soft': '#17301f',
+    'warn': '#ffa94d',
+    'warn-soft': '#33240f',
+    'warn-ink': '#ffc078',
+    'err': '#ff8787',
+    'err-soft': '#2d1618',
+    'err-line': '#6b2c2c',
+    'hover': '#222a38',
+    'hover-strong': '#2c3546',
+    'th-bg': '#1d2330',
+    'row-line': '#222a37',
+    'row-hover': '#1e2740',
+    'input-bg': '#10141c',
+    'track': '#262d3a',
+    'badge-bg': '#252c3a',
+    'badge-ink': '#c3c9d4',
+    'dot-idle': '#6b7689',
+    'dot-busy': '#ffc078',
+    'over-bg': '#3a2119',
+    'over-line': '#8a4b33',
+    'under-bg': '#1a2740',
+    'under-line': '#3d5a8a',
+    'focus': '#8ea6ff',
+    'dropzone-line': '#3a4456',
+  },
+};
+
 /** Colours that appear together in one chart, by chart: what the colour-vision audit checks. */
 export function chartGroups(c: ChartColors): Record<string, readonly string[]> {
   return {
@@ -183,20 +266,23 @@ export function seriesDash(i: number): string | undefined {
   return round === 0 ? undefined : round === 1 ? '6 3' : '2 3';
 }
 
-function declarations(c: ChartColors): string {
+function declarations(theme: Theme): string {
+  const c = CHART_COLORS[theme];
   const out = Object.entries(CSS_NAMES).map(([k, name]) => `${name}:${c[k as keyof typeof CSS_NAMES]}`);
   c.series.forEach((s, i) => out.push(`--s${i + 1}:${s}`));
+  for (const [name, v] of Object.entries(UI_COLORS[theme])) out.push(`--${name}:${v}`);
+  out.push(`color-scheme:${theme}`);
   return out.join(';');
 }
 
 /**
- * The chart colours as CSS: light by default, dark under [data-theme="dark"], and the system's
- * preference when the user chose "system" ([data-theme] absent).
+ * The page and chart colours as CSS: light by default, dark under [data-theme="dark"], and the
+ * system's preference when the user chose "system" ([data-theme] absent).
  */
 export function themeCss(): string {
   return [
-    `:root{${declarations(CHART_COLORS.light)}}`,
-    `:root[data-theme="dark"]{${declarations(CHART_COLORS.dark)}}`,
-    `@media (prefers-color-scheme: dark){:root:not([data-theme]){${declarations(CHART_COLORS.dark)}}}`,
+    `:root{${declarations('light')}}`,
+    `:root[data-theme="dark"]{${declarations('dark')}}`,
+    `@media (prefers-color-scheme: dark){:root:not([data-theme]){${declarations('dark')}}}`,
   ].join('\n');
 }

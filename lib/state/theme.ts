@@ -32,12 +32,5 @@ export function applyThemeChoice(choice: ThemeChoice): void {
   }
 }
 
-/** The theme in effect now (the system's preference resolved). */
-export function effectiveTheme(): 'light' | 'dark' {
-  const set = document.documentElement.dataset.theme;
-  if (set === 'light' || set === 'dark') return set;
-  return window.matchMedia?.('(prefers-color-scheme: dark)').matches ? 'dark' : 'light';
-}
-
 /** Inline in <head>: sets data-theme from storage before the page paints. */
 export const THEME_BOOT_SCRIPT = `try{var t=localStorage.getItem(${JSON.stringify(THEME_STORAGE_KEY)});if(t==='light'||t==='dark')document.documentElement.dataset.theme=t}catch(e){}`;
