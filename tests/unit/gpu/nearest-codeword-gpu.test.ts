@@ -2,6 +2,7 @@
 // against their float64 CPU twins, on Dawn + SwiftShader in Node: random data for every d and
 // nNearest, real layers from the PP-OCRv4 detector and the MNIST MLP, tiling of rows, codebooks and
 // bindings, exact ties, f32 range, errors and cancellation.
+import { planted } from '../helpers/planted-clusters';
 import { describe, expect, it } from 'vitest';
 import { CancelledError, UnsupportedError } from '../../../lib/base/errors';
 import { Rng } from '../../../lib/base/rng';
@@ -322,31 +323,6 @@ describe('nearestCodewordsGpu (WebGPU, SwiftShader) against the float64 CPU twin
     expectAgrees(await nearestCodewordsGpu(device, x, 2000, 4, cb, 64, 1, undefined, { rowsPerDispatch: 512 }), x, 2000, 4, cb, 64, 1);
   });
 });
-
-/** k centres on a grid ≥ 10 apart (base-4 digits × 10 plus an offset < 1) and `per` points around each (σ = 0.05). */
-function planted(seed: number, k: number, d: number, per: number): { x: Float32Array; label: Uint32Array } {
-  const rng = new Rng(seed);
-  const centres = new Float32Array(k * d);
-  for (let j = 0; j < k; j++) {
-    let v = j;
-    for (let t = 0; t < d; t++) {
-      centres[j * d + t] = (v % 4) * 10 + rng.next();
-      v = Math.floor(v / 4);
-    }
-  }
-  const n = k * per;
-  const x = new Float32Array(n * d);
-  const label = new Uint32Array(n);
-  const order = Array.from({ length: n }, (_, i) => i);
-  rng.shuffle(order);
-  for (let p = 0; p < n; p++) {
-    const i = order[p]!;
-    const j = p % k;
-    label[i] = j;
-    for (let t = 0; t < d; t++) x[i * d + t] = centres[j * d + t]! + 0.05 * rng.normal();
-  }
-  return { x, label };
-}
 
 /** The reference: the TypeScript CPU kernel (also used for the GPU runs' seeding, so both start alike). */
 function cpuOpts(o: KmeansOptions): KmeansOptions {

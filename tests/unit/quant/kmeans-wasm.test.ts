@@ -1,4 +1,5 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { planted } from '../helpers/planted-clusters';
 import { Rng } from '../../../lib/base/rng';
 import { openModel, pickPrimary } from '../../../lib/formats/registry';
 import { openNodeModel } from '../../../lib/io/node/node-file-source';
@@ -307,31 +308,6 @@ describe('k-means WASM on real layers', () => {
 });
 
 describe('k-means WASM: behaviour', () => {
-  /** k centres on a grid (≥ 10 apart) and `per` points around each (σ = 0.05), shuffled. */
-  function planted(seed: number, k: number, d: number, per: number): { x: Float32Array; centres: Float32Array; label: Uint32Array } {
-    const rng = new Rng(seed);
-    const centres = new Float32Array(k * d);
-    for (let j = 0; j < k; j++) {
-      let v = j;
-      for (let t = 0; t < d; t++) {
-        centres[j * d + t] = (v % 4) * 10 + rng.next();
-        v = Math.floor(v / 4);
-      }
-    }
-    const n = k * per;
-    const x = new Float32Array(n * d);
-    const label = new Uint32Array(n);
-    const order = Array.from({ length: n }, (_, i) => i);
-    rng.shuffle(order);
-    for (let p = 0; p < n; p++) {
-      const i = order[p]!;
-      const j = p % k;
-      label[i] = j;
-      for (let t = 0; t < d; t++) x[i * d + t] = centres[j * d + t]! + 0.05 * rng.normal();
-    }
-    return { x, centres, label };
-  }
-
   it('recovers planted clusters', () => {
     for (const [k, d] of [[16, 2], [64, 3], [64, 4], [30, 6]] as const) {
       const per = 80;
