@@ -2,14 +2,14 @@ import { throwIfAborted, UnsupportedError } from '../base/errors';
 import { analyzeLayer } from '../analysis/spectra/analyze-layer';
 import { applyPermutation } from '../analysis/merge/apply-permutation';
 import { inferMlpSpec } from '../analysis/merge/infer-mlp-spec';
-import { mergeModels, type MergeMethod } from '../analysis/merge/merge-methods';
+import { mergeModels } from '../analysis/merge/merge-methods';
 import { pairModels, type Pairing } from '../analysis/merge/pairing';
 import { alphaGrid, modelSimilarity, taskVectorSimilarity, weightPathCurves } from '../analysis/merge/path-curves';
 import { parsePermutationSpec, type NamedTensor, type PermutationSpec } from '../analysis/merge/permutation-spec';
 import { weightMatching, type WeightMatchingResult } from '../analysis/merge/weight-matching';
 import type { TensorSource } from '../formats/types';
 import { buildLayers } from '../model';
-import type { Backend, ExportFiles, MergeAnalysis, MergeWeightSets, ModelRef } from './job-types';
+import type { Backend, ExportFiles, MergeAnalysis, MergeJobSpec, MergeWeightSets, ModelRef } from './job-types';
 import { buildMergedSafetensors, buildPermutedSafetensors } from '../analysis/merge/export-merged';
 import { safetensorsRawReader } from '../analysis/quant/export-quantized';
 import { openSpec } from './open-spec';
@@ -78,18 +78,8 @@ function l2(x: readonly NamedTensor[], y: readonly NamedTensor[]): number {
   return Math.sqrt(s);
 }
 
-export interface MergeJobInput {
-  a: ModelRef;
-  b: ModelRef;
-  base: ModelRef | null;
-  method: MergeMethod;
-  points: number;
-  match: boolean;
-  spec: string | null;
-  seed: number;
-}
 
-export async function runMergeAnalysis(open: OpenRef, job: MergeJobInput, ctx: MergeJobContext): Promise<{ data: MergeAnalysis; backend: Backend }> {
+export async function runMergeAnalysis(open: OpenRef, job: MergeJobSpec, ctx: MergeJobContext): Promise<{ data: MergeAnalysis; backend: Backend }> {
   const t0 = performance.now();
   const a = await open(job.a);
   const b = await open(job.b);
@@ -171,7 +161,7 @@ async function alphaAlongPath(a: TensorSource, b: TensorSource, bMatched: Tensor
  * other inputs come from model A's file (the page passes A as the base of each weight set).
  */
 export async function runMergeWeights(
-  open: OpenRef, job: MergeJobInput & { alphas: number[]; withMerged: boolean }, ctx: MergeJobContext,
+  open: OpenRef, job: MergeJobSpec & { alphas: number[]; withMerged: boolean }, ctx: MergeJobContext,
 ): Promise<{ data: MergeWeightSets; backend: Backend; transfer: Transferable[] }> {
   const a = await open(job.a);
   const b = await open(job.b);
@@ -207,7 +197,7 @@ export async function runMergeWeights(
 }
 
 /** The merged model (and, with matching on, B permuted onto A) as the command line writes them. */
-export async function runMergeExport(open: OpenRef, job: MergeJobInput, ctx: MergeJobContext): Promise<{ data: ExportFiles; backend: Backend; transfer: Transferable[] }> {
+export async function runMergeExport(open: OpenRef, job: MergeJobSpec, ctx: MergeJobContext): Promise<{ data: ExportFiles; backend: Backend; transfer: Transferable[] }> {
   const a = await open(job.a);
   const b = await open(job.b);
   const base = job.base ? await open(job.base) : null;
