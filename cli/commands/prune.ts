@@ -1,7 +1,7 @@
 import { writeFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { buildMaskSafetensors, buildPrunedSafetensors, type PrunedTensor } from '../../lib/analysis/prune/export-pruned';
-import { pruneModel, selectPruneLayers, usesAllocation, type PruneModelResult } from '../../lib/analysis/prune/prune-model';
+import { pruneModel, selectPruneLayers, usesAllocation, type PruneModelResult, type PrunedModelLayer } from '../../lib/analysis/prune/prune-model';
 import { DEFAULT_PRUNE_SETTINGS, type PruneSettings } from '../../lib/analysis/prune/prune-types';
 import { safetensorsRawReader, type ExportOptions } from '../../lib/analysis/quant/export-quantized';
 import { openModel } from '../../lib/formats/registry';
@@ -29,26 +29,15 @@ export interface PruneOptions {
 
 type Num = number | null;
 
-export interface PruneRow {
-  name: string;
-  tensor: string;
-  shape: number[];
-  rows: number;
-  cols: number;
-  weights: number;
-  kept: number;
-  target: number;
-  achieved: number;
-  alpha: Num;
+/** A layer in the JSON output: the engine's fields, with snake_case names for the optional ones. */
+export type PruneRow = Pick<PrunedModelLayer, 'name' | 'tensor' | 'shape' | 'rows' | 'cols' | 'weights' | 'kept' | 'target' | 'achieved' | 'alpha' | 'excluded' | 'threshold'> & {
   alpha_note?: string;
-  excluded: boolean;
   /** N:M only: every group of m keeps at most n, and the count of groups that do not. */
   nm_valid?: boolean;
   nm_violating_groups?: number;
   nm_groups?: number;
-  threshold: Num;
   module_type?: string;
-}
+};
 
 export interface PruneTotals {
   layers: number;
