@@ -1,4 +1,5 @@
 'use client';
+import { RefPicker } from '../RefPicker';
 import { StoredMarker } from '../../ui/StoredResults';
 import Link from 'next/link';
 import { useEffect, useMemo } from 'react';
@@ -146,28 +147,8 @@ export function MergeView() {
             <input type="text" defaultValue={params.spec} onBlur={(e) => update({ spec: e.target.value })} placeholder="inferred" data-testid="merge-spec" />
           </label>
         )}
-        <label className="q-field">
-          <span>ONNX graph</span>
-          <select value={graphId ?? (graphRef ? 'mnist-mlp-onnx' : '')} onChange={(e) => update({ onnx: e.target.value || null })} data-testid="merge-graph">
-            <option value="">—</option>
-            {choices.map((c) => (
-              <option key={c.id} value={c.id}>
-                {c.label}
-              </option>
-            ))}
-          </select>
-        </label>
-        <label className="q-field">
-          <span>evaluation set</span>
-          <select value={dataId ?? (dataRef ? 'mnist-eval' : '')} onChange={(e) => update({ data: e.target.value || null })} data-testid="merge-data">
-            <option value="">—</option>
-            {choices.map((c) => (
-              <option key={c.id} value={c.id}>
-                {c.label}
-              </option>
-            ))}
-          </select>
-        </label>
+        <RefPicker label="ONNX graph" value={graphId ?? (graphRef ? 'mnist-mlp-onnx' : '')} choices={choices} onChange={(id) => update({ onnx: id })} testId="merge-graph" />
+        <RefPicker label="evaluation set" value={dataId ?? (dataRef ? 'mnist-eval' : '')} choices={choices} onChange={(id) => update({ data: id })} testId="merge-data" />
       </div>
       {!params.a || !params.b ? (
         <div className="sp-empty">

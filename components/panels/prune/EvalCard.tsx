@@ -1,4 +1,5 @@
 'use client';
+import { RefPicker } from '../RefPicker';
 import { seriesDash, seriesVar } from '@/lib/charts/palette';
 import { useEffect, useMemo, useRef, useState } from 'react';
 import { toErrorInfo, type ErrorInfo } from '@/lib/base/errors';
@@ -149,28 +150,8 @@ export function EvalCard({ model, inputs, settings, onPick, name }: { model: Ope
     <section className="card" data-testid="prune-eval" data-status={state.status} data-points={state.points.length}>
       <div className="card-head">
         <h4>Evaluation</h4>
-        <label className="q-field">
-          <span>ONNX graph</span>
-          <select value={inputs.graphId ?? ''} onChange={(e) => onPick({ onnx: e.target.value || null })} data-testid="prune-eval-graph">
-            <option value="">—</option>
-            {inputs.choices.map((c) => (
-              <option key={c.id} value={c.id}>
-                {c.label}
-              </option>
-            ))}
-          </select>
-        </label>
-        <label className="q-field">
-          <span>evaluation set</span>
-          <select value={inputs.dataId ?? ''} onChange={(e) => onPick({ data: e.target.value || null })} data-testid="prune-eval-data">
-            <option value="">—</option>
-            {inputs.choices.map((c) => (
-              <option key={c.id} value={c.id}>
-                {c.label}
-              </option>
-            ))}
-          </select>
-        </label>
+        <RefPicker label="ONNX graph" value={inputs.graphId ?? ''} choices={inputs.choices} onChange={(id) => onPick({ onnx: id })} testId="prune-eval-graph" />
+        <RefPicker label="evaluation set" value={inputs.dataId ?? ''} choices={inputs.choices} onChange={(id) => onPick({ data: id })} testId="prune-eval-data" />
         {state.status === 'running' ? (
           <>
             <span className="muted small">{state.label}</span>
