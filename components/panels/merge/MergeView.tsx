@@ -1,4 +1,5 @@
 'use client';
+import { JobProgress } from '../../ui/JobProgress';
 import { RefPicker } from '../RefPicker';
 import { StoredMarker } from '../../ui/StoredResults';
 import Link from 'next/link';
@@ -162,13 +163,7 @@ export function MergeView() {
         <>
           <div className="q-status" data-testid="merge-status" data-status={analysis?.status ?? 'idle'}>
             {analysis?.status === 'running' && (
-              <>
-                <progress max={1} value={analysis.progress} />
-                <span className="muted small">{analysis.label}</span>
-                <button type="button" className="btn btn-small" onClick={cancel} data-testid="merge-cancel">
-                  Cancel
-                </button>
-              </>
+              <JobProgress value={analysis.progress} label={analysis.label} onCancel={cancel} cancelTestId="merge-cancel" />
             )}
             {r && <span className="muted small">{(r.ms / 1000).toFixed(2)} s</span>}
             {analysis?.status === 'done' && analysis.source === 'stored' && <StoredMarker />}

@@ -1,4 +1,5 @@
 'use client';
+import { JobProgress } from '../../ui/JobProgress';
 import { ViewHead } from '../ViewHead';
 import { useCallback, useEffect, useMemo } from 'react';
 import type { SparsityInput } from '@/lib/charts/prune/sparsity-chart';
@@ -75,13 +76,7 @@ export function PruneView() {
       <>
         <div className="q-status" data-testid="prune-status" data-status={preview?.status ?? 'idle'} data-key={preview?.key ?? ''}>
           {running && (
-            <>
-              <progress max={1} value={preview.progress} />
-              <span className="muted small">{preview.label}</span>
-              <button type="button" className="btn btn-small" onClick={cancel} data-testid="prune-cancel">
-                Cancel
-              </button>
-            </>
+            <JobProgress value={preview.progress} label={preview.label} onCancel={cancel} cancelTestId="prune-cancel" />
           )}
           {preview?.status === 'cancelled' && <span className="muted small">Cancelled — change a setting to run again.</span>}
           {wantsActs && !evalInputs.actNorms && <span className="muted small" data-testid="prune-wanda-waiting">{evalInputs.reason ?? 'collecting activations…'}</span>}

@@ -1,4 +1,5 @@
 'use client';
+import { JobProgress } from '../../ui/JobProgress';
 import { ViewHead } from '../ViewHead';
 import { useCallback, useEffect, useMemo } from 'react';
 import { codewordColors } from '@/lib/charts/quant/codeword-colors';
@@ -97,13 +98,7 @@ export function QuantizeView() {
       <>
         <div className="q-status" data-testid="quant-status" data-status={preview?.status ?? 'idle'} data-key={preview?.key ?? ''}>
           {running && (
-            <>
-              <progress max={1} value={preview.progress} />
-              <span className="muted small">{preview.label}</span>
-              <button type="button" className="btn btn-small" onClick={cancelPreview} data-testid="quant-cancel">
-                Cancel
-              </button>
-            </>
+            <JobProgress value={preview.progress} label={preview.label} onCancel={cancelPreview} cancelTestId="quant-cancel" />
           )}
           {preview?.status === 'done' && preview.source === 'stored' && <StoredMarker />}
           {preview?.status === 'cancelled' && <span className="muted small">Cancelled — change a setting or press Run to quantize again.</span>}

@@ -1,4 +1,5 @@
 'use client';
+import { JobProgress } from '../../ui/JobProgress';
 import { TableActions } from '../../ui/TableActions';
 import { useMemo, useState } from 'react';
 import { formatStat } from '@/lib/charts/format-number';
@@ -70,15 +71,7 @@ export function SweepCard({
         {sweep?.status === 'done' && sweep.source === 'stored' && <StoredMarker count={sweep.done} of="layers" />}
         <input className="q-filter" placeholder="layer filter (regex)" value={filter} onChange={(e) => setFilter(e.target.value)} aria-label="Layers to sweep" />
         {sweep?.status === 'running' ? (
-          <>
-            <progress max={sweep.total} value={sweep.done} />
-            <span className="muted small">
-              {sweep.done}/{sweep.total}
-            </span>
-            <button type="button" className="btn btn-small" onClick={onCancel} data-testid="quant-sweep-cancel">
-              Cancel
-            </button>
-          </>
+          <JobProgress value={sweep.done} max={sweep.total} label={`${sweep.done}/${sweep.total}`} onCancel={onCancel} cancelTestId="quant-sweep-cancel" />
         ) : (
           <button type="button" className="btn btn-small" onClick={() => onRun(matching)} disabled={matching.length === 0} data-testid="quant-sweep-run">
             Quantize {matching.length} layer{matching.length === 1 ? '' : 's'}
