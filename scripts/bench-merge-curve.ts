@@ -12,10 +12,9 @@ import { existsSync } from 'node:fs';
 import { createServer } from 'node:net';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { chromium } from 'playwright-core';
+import { launch } from '../tests/browser/browser';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const ARGS = ['--headless', '--no-sandbox', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--enable-unsafe-webgpu'];
 
 async function freePort(): Promise<number> {
   return new Promise((resolve) => {
@@ -45,7 +44,7 @@ export async function benchMergeCurve(runs = 3, log: (s: string) => void = conso
       await new Promise((r) => setTimeout(r, 300));
     }
   }
-  const browser = await chromium.launch({ executablePath: process.env.WEIGHTLENS_CHROMIUM ?? '/usr/bin/chromium', args: ARGS });
+  const browser = await launch();
   const coldMs: number[] = [];
   const warmMs: number[] = [];
   try {

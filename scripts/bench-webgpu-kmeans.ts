@@ -18,19 +18,10 @@ import { build } from 'esbuild';
 import { chromium } from 'playwright-core';
 import { Rng } from '../lib/base/rng';
 import { kmeans, type KmeansOptions } from '../lib/math/kmeans';
+import { CHROMIUM_ARGS } from '../tests/browser/browser';
 import { fnv1a, type BenchPageConfig, type BenchPageResult } from './bench-webgpu-kmeans.page';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
-
-export const CHROMIUM_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--enable-unsafe-webgpu',
-];
 
 export interface BenchWebgpuKmeansOptions {
   /** Timed kmeansGpu runs in the page (default 3). */
