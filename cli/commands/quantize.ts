@@ -33,12 +33,8 @@ export interface QuantizeOptions {
 
 type Num = number | null;
 
-export interface QuantizeRow {
-  name: string;
-  tensor: string;
-  shape: number[];
-  rows: number;
-  cols: number;
+/** Error and bits per weight, for a layer or the whole model. */
+export interface QuantizeMetrics {
   sqnr_db: Num;
   rel_frob: Num;
   mse: number;
@@ -47,6 +43,14 @@ export interface QuantizeRow {
   bpw_codebook: number;
   bpw_scale: number;
   bpw_zero: number;
+}
+
+export interface QuantizeRow extends QuantizeMetrics {
+  name: string;
+  tensor: string;
+  shape: number[];
+  rows: number;
+  cols: number;
   /** Code usage: VQ's (first-stage) codewords or RTN's levels; null for PVQ (no codebook). */
   k: Num;
   entropy: Num;
@@ -61,19 +65,11 @@ export interface QuantizeRow {
   ms: number;
 }
 
-export interface QuantizeTotals {
+export interface QuantizeTotals extends QuantizeMetrics {
   layers: number;
   quantized: number;
   skipped: number;
   weights: number;
-  sqnr_db: Num;
-  rel_frob: Num;
-  mse: number;
-  bpw: number;
-  bpw_index: number;
-  bpw_codebook: number;
-  bpw_scale: number;
-  bpw_zero: number;
 }
 
 export interface QuantizeResult {
@@ -99,6 +95,13 @@ function usageCells(u: UsageSummary | undefined): Pick<QuantizeRow, 'k' | 'entro
   return u ? { k: u.k, entropy: u.entropyBits, perplexity: u.perplexity, dead_codewords: u.dead } : { k: null, entropy: null, perplexity: null, dead_codewords: null };
 }
 
+function metricsOf(e: { sqnrDb: number; relFrobenius: number; mse: number }, b: { total: number; index: number; codebook: number; scale: number; zero: number }): QuantizeMetrics {
+  return {
+    sqnr_db: finite(e.sqnrDb), rel_frob: finite(e.relFrobenius), mse: e.mse,
+    bpw: b.total, bpw_index: b.index, bpw_codebook: b.codebook, bpw_scale: b.scale, bpw_zero: b.zero,
+  };
+}
+
 function rowOf(o: Extract<LayerQuantOutcome, { status: 'quantized' }>): QuantizeRow {
   const r = o.result;
   const row: QuantizeRow = {
@@ -107,14 +110,7 @@ function rowOf(o: Extract<LayerQuantOutcome, { status: 'quantized' }>): Quantize
     shape: [...o.layer.tensor.shape],
     rows: r.rows,
     cols: r.cols,
-    sqnr_db: finite(r.error.sqnrDb),
-    rel_frob: finite(r.error.relFrobenius),
-    mse: r.error.mse,
-    bpw: r.bits.total,
-    bpw_index: r.bits.index,
-    bpw_codebook: r.bits.codebook,
-    bpw_scale: r.bits.scale,
-    bpw_zero: r.bits.zero,
+    ...metricsOf(r.error, r.bits),
     ...usageCells(o.usage),
     iterations: r.vq ? r.vq.iterations : null,
     ms: r.ms,
@@ -126,8 +122,7 @@ function rowOf(o: Extract<LayerQuantOutcome, { status: 'quantized' }>): Quantize
 function totalsOf(t: ModelQuantTotals): QuantizeTotals {
   return {
     layers: t.layers, quantized: t.quantized, skipped: t.skipped, weights: t.weights,
-    sqnr_db: finite(t.sqnrDb), rel_frob: finite(t.relFrobenius), mse: t.mse,
-    bpw: t.bits.total, bpw_index: t.bits.index, bpw_codebook: t.bits.codebook, bpw_scale: t.bits.scale, bpw_zero: t.bits.zero,
+    ...metricsOf(t, t.bits),
   };
 }
 
