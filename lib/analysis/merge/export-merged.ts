@@ -1,8 +1,7 @@
 import { throwIfAborted, UnsupportedError } from '../../base/errors';
 import type { TensorInfo, TensorSource } from '../../formats/types';
-import { DTYPE_BYTES } from '../../formats/dtype';
 import { writeSafetensors, type SafetensorsTensorInput } from '../../formats/write-safetensors';
-import { exactBytesFromF32, type RawTensorReader } from '../quant/export-quantized';
+import { exactTensorBytes, type RawTensorReader } from '../quant/export-quantized';
 import type { MergeResult, TensorMergeStats } from './merge-methods';
 import type { Pairing } from './pairing';
 import type { NamedTensor, PermutationSpec, Permutations } from './permutation-spec';
@@ -96,13 +95,8 @@ function compactStats(stats: readonly TensorMergeStats[]): TensorMergeStats[] {
   return stats.filter((s) => Object.keys(s).length > 1);
 }
 
-async function copyExact(source: TensorInfo, data: Float32Array, what: string, opts: { readRaw?: RawTensorReader; signal?: AbortSignal }): Promise<Uint8Array> {
-  if (DTYPE_BYTES[source.dtype] === undefined) {
-    throw new UnsupportedError('export-dtype', `${what}: tensor "${source.name}" has dtype ${source.dtype}, which safetensors cannot hold`);
-  }
-  const bytes = opts.readRaw ? await opts.readRaw(source, opts.signal) : exactBytesFromF32(source.dtype, data);
-  if (!bytes) throw new UnsupportedError('export-inexact', `${what}: tensor "${source.name}" (${source.dtype}) cannot be copied exactly from its float32 decoding`);
-  return bytes;
+function copyExact(source: TensorInfo, data: Float32Array, what: string, opts: { readRaw?: RawTensorReader; signal?: AbortSignal }): Promise<Uint8Array> {
+  return exactTensorBytes(source, () => Promise.resolve(data), what, opts, { from: 'its float32 decoding' });
 }
 
 /**

@@ -2,11 +2,11 @@ import { FormatError, UnsupportedError, throwIfAborted } from '../../base/errors
 import { MAX_TENSOR_ELEMENTS } from '../../base/limits';
 import { DTYPE_BYTES, elementCount } from '../../formats/dtype';
 import { readSafetensors } from '../../formats/read-safetensors';
-import type { TensorInfo, TensorSource } from '../../formats/types';
+import type { TensorSource } from '../../formats/types';
 import { writeSafetensors, type SafetensorsTensorInput } from '../../formats/write-safetensors';
 import type { ModelInput } from '../../io/byte-source';
 import type { Layer } from '../../model/layer';
-import { exactBytesFromF32, type ExportOptions } from '../quant/export-quantized';
+import { copyTensor, exactBytesFromF32, type ExportOptions } from '../quant/export-quantized';
 import { storedFromQuantMatrix } from '../quant/quant-matrix';
 import type { Mask, PruneSettings } from './prune-types';
 
@@ -145,17 +145,6 @@ async function prunedTensor(source: TensorSource, p: PrunedTensor, opts: ExportO
   const out = new Float32Array(v.length);
   for (let i = 0; i < v.length; i++) out[i] = keep[i] ? v[i]! : 0;
   return { input: { name: t.name, shape: t.shape, dtype: 'F32', data: out }, dtype: 'F32' };
-}
-
-async function copyTensor(source: TensorSource, t: TensorInfo, opts: ExportOptions): Promise<SafetensorsTensorInput> {
-  if (DTYPE_BYTES[t.dtype] === undefined) {
-    throw new UnsupportedError('export-dtype', `${source.name}: tensor "${t.name}" has dtype ${t.dtype}, which safetensors cannot hold`);
-  }
-  const bytes = opts.readRaw ? await opts.readRaw(t, opts.signal) : exactBytesFromF32(t.dtype, await source.read(t.name, opts.signal));
-  if (!bytes) {
-    throw new UnsupportedError('export-inexact', `${source.name}: tensor "${t.name}" (${t.dtype}) cannot be copied exactly from a decoded ${source.format} tensor`);
-  }
-  return { name: t.name, shape: t.shape, dtype: t.dtype, data: bytes };
 }
 
 function sourceMetadata(source: TensorSource): Record<string, string> {

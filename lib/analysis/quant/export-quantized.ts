@@ -314,17 +314,29 @@ export function exactBytesFromF32(dtype: string, v: Float32Array): Uint8Array | 
   return undefined;
 }
 
-async function copyTensor(source: TensorSource, t: TensorInfo, opts: ExportOptions): Promise<SafetensorsTensorInput> {
+/** The dtype error's hint in a quantization export. */
+const QUANT_DTYPE_HINT = '; quantize it or leave it out';
+
+/**
+ * A tensor's stored bytes, exactly: read raw from the file (readRaw) or re-encoded from its float32
+ * decoding where that is lossless; an error naming `what` and the tensor otherwise. `text` words
+ * the two errors: a hint after the dtype one, and what the inexact copy would be made from.
+ */
+export async function exactTensorBytes(
+  t: TensorInfo, decoded: () => Promise<Float32Array>, what: string, opts: { readRaw?: RawTensorReader; signal?: AbortSignal }, text: { dtypeHint?: string; from: string },
+): Promise<Uint8Array> {
   if (DTYPE_BYTES[t.dtype] === undefined) {
-    throw new UnsupportedError('export-dtype', `${source.name}: tensor "${t.name}" has dtype ${t.dtype}, which safetensors cannot hold; quantize it or leave it out`);
+    throw new UnsupportedError('export-dtype', `${what}: tensor "${t.name}" has dtype ${t.dtype}, which safetensors cannot hold${text.dtypeHint ?? ''}`);
   }
-  let bytes: Uint8Array | undefined;
-  if (opts.readRaw) bytes = await opts.readRaw(t, opts.signal);
-  else bytes = exactBytesFromF32(t.dtype, await source.read(t.name, opts.signal));
-  if (!bytes) {
-    throw new UnsupportedError('export-inexact', `${source.name}: tensor "${t.name}" (${t.dtype}) cannot be copied exactly from a decoded ${source.format} tensor`);
-  }
-  return { name: t.name, shape: t.shape, dtype: t.dtype, data: bytes };
+  const bytes = opts.readRaw ? await opts.readRaw(t, opts.signal) : exactBytesFromF32(t.dtype, await decoded());
+  if (!bytes) throw new UnsupportedError('export-inexact', `${what}: tensor "${t.name}" (${t.dtype}) cannot be copied exactly from ${text.from}`);
+  return bytes;
+}
+
+/** A tensor of the source copied unchanged into an export (see exactTensorBytes). */
+export async function copyTensor(source: TensorSource, t: TensorInfo, opts: ExportOptions, dtypeHint = ''): Promise<SafetensorsTensorInput> {
+  const data = await exactTensorBytes(t, () => source.read(t.name, opts.signal), source.name, opts, { dtypeHint, from: `a decoded ${source.format} tensor` });
+  return { name: t.name, shape: t.shape, dtype: t.dtype, data };
 }
 
 /**
@@ -373,7 +385,7 @@ export async function buildPackedSafetensors(source: TensorSource, quantized: re
     throwIfAborted(opts.signal);
     const entry = q.get(t.name);
     if (!entry) {
-      tensors.push(await copyTensor(source, t, opts));
+      tensors.push(await copyTensor(source, t, opts, QUANT_DTYPE_HINT));
       continue;
     }
     const p = packedParts(entry);
@@ -403,7 +415,7 @@ export async function buildDequantizedSafetensors(source: TensorSource, quantize
     throwIfAborted(opts.signal);
     const entry = q.get(t.name);
     if (!entry) {
-      tensors.push(await copyTensor(source, t, opts));
+      tensors.push(await copyTensor(source, t, opts, QUANT_DTYPE_HINT));
       continue;
     }
     tensors.push({ name: t.name, shape: t.shape, dtype: 'F32', data: dequantizedStored(entry) });
